@@ -1,0 +1,260 @@
+package sip
+
+import "errors"
+
+// Framing errors returned by MessageLength.
+var (
+	// ErrIncomplete means b does not yet hold a whole message; read more bytes.
+	ErrIncomplete = errors.New("sip: incomplete message")
+	// ErrNotSIP means b does not start with a SIP start line.
+	ErrNotSIP = errors.New("sip: not a SIP start line")
+	// ErrBadContentLength means Content-Length is present but not a valid number.
+	ErrBadContentLength = errors.New("sip: invalid Content-Length")
+	// ErrTooLong means the headers or the declared body exceed MaxMessage.
+	ErrTooLong = errors.New("sip: message exceeds size limit")
+)
+
+// MaxMessage bounds one SIP message (headers plus body) on a stream transport.
+// Real INVITEs with large SDP or multipart bodies reach tens of kilobytes;
+// anything past this is treated as garbage so a broken stream cannot make the
+// decoder buffer without bound.
+const MaxMessage = 1 << 20
+
+// maxStartLine bounds the request or status line while deciding whether bytes
+// can be SIP at all. RFC 4475 torture URIs stay well below it.
+const maxStartLine = 8 << 10
+
+// KeepAliveLength reports how many bytes of RFC 5626 §3.5.1 keep-alive
+// (a run of CR and LF) start b. Stream decoders skip them between messages.
+func KeepAliveLength(b []byte) int {
+	n := 0
+	for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+		n++
+	}
+	return n
+}
+
+// MessageLength frames one SIP message at the start of b as on a stream
+// transport (TCP, TLS, WebSocket continuation): it finds the end of the
+// headers and adds Content-Length (long or compact "l", any letter case) as
+// RFC 3261 §18.3 requires. A missing Content-Length means an empty body.
+//
+// It returns the length of the complete message, or ErrIncomplete when more
+// bytes are needed, ErrNotSIP when b cannot start a SIP message, and
+// ErrBadContentLength or ErrTooLong for a message that must be skipped.
+// It does not allocate.
+func MessageLength(b []byte) (int, error) {
+	switch ok, decided := IsStartLine(b); {
+	case !decided:
+		return 0, ErrIncomplete
+	case !ok:
+		return 0, ErrNotSIP
+	}
+	hdrEnd, bodyStart := headerEnd(b)
+	if hdrEnd < 0 {
+		if len(b) > MaxMessage {
+			return 0, ErrTooLong
+		}
+		return 0, ErrIncomplete
+	}
+	cl, err := contentLength(b[:hdrEnd])
+	if err != nil {
+		return 0, err
+	}
+	total := bodyStart + cl
+	if total > MaxMessage || total < bodyStart {
+		return 0, ErrTooLong
+	}
+	if len(b) < total {
+		return 0, ErrIncomplete
+	}
+	return total, nil
+}
+
+// headerEnd returns the index where the header block ends (at the empty
+// line) and where the body starts. It accepts CRLF CRLF and, leniently, bare
+// LF LF. It returns -1, -1 when the empty line has not arrived yet.
+func headerEnd(b []byte) (end, body int) {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		// b[i] ends a line; an empty line follows if the next is LF or CRLF.
+		if i+1 < len(b) && b[i+1] == '\n' {
+			return i + 1, i + 2
+		}
+		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
+			return i + 1, i + 3
+		}
+	}
+	return -1, -1
+}
+
+// contentLength scans a header block for Content-Length or its compact form
+// "l". The first occurrence wins; a missing header gives 0.
+func contentLength(h []byte) (int, error) {
+	lineStart := 0
+	for lineStart < len(h) {
+		lineEnd := lineStart
+		for lineEnd < len(h) && h[lineEnd] != '\n' {
+			lineEnd++
+		}
+		line := h[lineStart:lineEnd]
+		lineStart = lineEnd + 1
+		name, value, ok := splitHeader(line)
+		if !ok || !(equalFold(name, "content-length") || equalFold(name, "l")) {
+			continue
+		}
+		n, digits := 0, 0
+		for _, c := range value {
+			if c < '0' || c > '9' {
+				// trimSpace already removed surrounding whitespace, so any
+				// other byte (sign, inner space, letter) is invalid.
+				return 0, ErrBadContentLength
+			}
+			if n > MaxMessage {
+				return 0, ErrTooLong
+			}
+			n = n*10 + int(c-'0')
+			digits++
+		}
+		if digits == 0 {
+			return 0, ErrBadContentLength
+		}
+		return n, nil
+	}
+	return 0, nil
+}
+
+// splitHeader splits "Name : value" (whitespace allowed before the colon,
+// RFC 3261 §7.3.1) into its trimmed name and value. Continuation lines and
+// the start line report ok=false.
+func splitHeader(line []byte) (name, value []byte, ok bool) {
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+		return nil, nil, false
+	}
+	colon := -1
+	for i, c := range line {
+		if c == ':' {
+			colon = i
+			break
+		}
+		if !isTokenChar(c) && c != ' ' && c != '\t' {
+			return nil, nil, false
+		}
+	}
+	if colon <= 0 {
+		return nil, nil, false
+	}
+	name = trimSpace(line[:colon])
+	value = trimSpace(line[colon+1:])
+	return name, value, len(name) > 0
+}
+
+// IsStartLine reports whether b starts with a SIP request line
+// ("METHOD SP Request-URI SP SIP/2.0", any token as method) or status line
+// ("SIP/2.0 SP 3DIGIT SP"). decided is false while b is too short to tell;
+// callers then wait for more bytes.
+func IsStartLine(b []byte) (ok, decided bool) {
+	const version = "SIP/2.0"
+	// Status line.
+	if len(b) > 0 && (b[0] == 'S' || b[0] == 's') {
+		n := min(len(b), len(version))
+		if equalFold(b[:n], version[:n]) {
+			if len(b) < len(version)+5 {
+				return false, false
+			}
+			s := b[len(version):]
+			if s[0] == ' ' && isDigit(s[1]) && isDigit(s[2]) && isDigit(s[3]) && s[4] == ' ' {
+				return true, true
+			}
+			// "SIP/2.0" followed by something else can still be a method
+			// named like that only in theory; reject.
+			return false, true
+		}
+	}
+	// Request line: token SP ... SP SIP/2.0 CRLF.
+	i := 0
+	for i < len(b) && isTokenChar(b[i]) {
+		i++
+	}
+	if i == len(b) {
+		return false, i >= maxStartLine
+	}
+	if i == 0 || b[i] != ' ' {
+		return false, true
+	}
+	// Find the end of the line.
+	end := i
+	for end < len(b) && b[end] != '\n' {
+		if end-i > maxStartLine {
+			return false, true
+		}
+		end++
+	}
+	if end == len(b) {
+		return false, false
+	}
+	line := trimRightCR(b[:end])
+	if len(line) < i+1+1+1+len(version) {
+		return false, true
+	}
+	tail := line[len(line)-len(version)-1:]
+	if tail[0] != ' ' || !equalFold(tail[1:], version) {
+		return false, true
+	}
+	return true, true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isTokenChar reports whether c may appear in an RFC 3261 token
+// (alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~").
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
+		return true
+	}
+	return false
+}
+
+func trimRightCR(b []byte) []byte {
+	if len(b) > 0 && b[len(b)-1] == '\r' {
+		return b[:len(b)-1]
+	}
+	return b
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold compares ASCII case-insensitively without allocating.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c, d := b[i], s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if d >= 'A' && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
