@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/genesys-sip/genesys-sip/internal/pipeline"
+)
+
+// captureCommand is `genesys-sip capture`: the extcap capture outside
+// Wireshark, with the same arguments.
+func captureCommand(e *env, table []arg) *cli.Command {
+	return &cli.Command{
+		Name:      "capture",
+		Usage:     "replay or capture SIP into a pcapng file, as the Wireshark interface does",
+		ArgsUsage: " ",
+		Description: "Writes the same pcapng stream Wireshark receives from the \"Genesys SIP\" interface.\n" +
+			"Example: genesys-sip capture --replay-file call.pcap --replay-speed 0 -w out.pcapng",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "output pcapng file, or - for stdout", Required: true},
+			&cli.StringFlag{Name: "capture-filter", Aliases: []string{"f"}, Usage: "capture filter (BPF, tcpdump syntax)", Category: "Source"},
+		}, tableFlags(table, false)...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("capture: unexpected argument %q (flags go before it; the input is --replay-file FILE)", c.Args().First())
+			}
+			opts, err := optionsFrom(c, table)
+			if err != nil {
+				return err
+			}
+			opts.CaptureFilter = c.String("capture-filter")
+			var out io.WriteCloser
+			target := c.String("write")
+			if target == "-" {
+				out = nopCloser{e.stdout}
+			} else {
+				f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+				if err != nil {
+					return fmt.Errorf("-w %s: %w", target, unwrapPath(err))
+				}
+				out = f
+			}
+			var prog *progressMeter
+			if target != "-" && isTerminal(e.stderr) {
+				prog = newProgressMeter(e.stderr)
+			}
+			err = e.capture(opts, out, true, prog)
+			if cerr := out.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("-w %s: %w", target, cerr)
+			}
+			return err
+		},
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// capture runs the pipeline for the extcap (cliMode false) and the CLI. It
+// stops cleanly on SIGTERM and SIGINT — flush, close, exit 0 — and treats a
+// reader that went away (EPIPE) as the end of the capture, not an error.
+func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *progressMeter) error {
+	log, closeLog, err := newLogger(opts.LogLevel, opts.LogFile, cliMode, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+
+	if opts.ReplayFile == "" {
+		return errors.New("no input: choose a replay file (--replay-file); live capture is not available yet")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Get EPIPE from writes to stdout too, instead of dying of SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	if f, ok := out.(*os.File); ok {
+		ctx = watchReader(ctx, f)
+	}
+
+	cfg := pipeline.Config{
+		ReplayFile:  opts.ReplayFile,
+		Speed:       opts.ReplaySpeed,
+		Loops:       opts.ReplayLoop,
+		Rebase:      opts.ReplayRebase,
+		Filter:      opts.CaptureFilter,
+		Out:         out,
+		Application: "genesys-sip " + version,
+		Log:         log,
+	}
+	if prog != nil {
+		cfg.Progress = prog.update
+	}
+	st, err := pipeline.Run(ctx, cfg)
+	if prog != nil {
+		prog.done()
+	}
+	if err != nil && isBrokenPipe(err) {
+		log.Info("the reader closed the output; stopping", "packets", st.Packets)
+		return nil
+	}
+	if err != nil {
+		log.Error("capture failed", "err", err, "packets_written", st.Packets)
+		return err
+	}
+	if ctx.Err() != nil {
+		log.Info("stopped by signal", "packets", st.Packets)
+	}
+	return nil
+}
+
+// newLogger builds the diagnostics logger. Wireshark shows anything on an
+// extcap's stderr as an error, so in extcap mode logs go only to --log-file;
+// on the command line warnings and errors also go to stderr unless a log
+// file is given.
+func newLogger(level, file string, cliMode bool, stderr io.Writer) (*slog.Logger, func(), error) {
+	lv, err := parseLogLevel(level)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--log-level: %w", err)
+	}
+	switch {
+	case file != "":
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--log-file %s: %w", file, unwrapPath(err))
+		}
+		return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: lv})), func() { f.Close() }, nil
+	case cliMode:
+		if level == "" || level == "message" {
+			lv = slog.LevelWarn
+		}
+		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), func() {}, nil
+	}
+	return slog.New(slog.DiscardHandler), func() {}, nil
+}
+
+// parseLogLevel maps Wireshark's extcap log levels onto slog's.
+func parseLogLevel(s string) (slog.Level, error) {
+	switch s {
+	case "", "message", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "noisy":
+		return slog.LevelDebug - 4, nil
+	case "warning":
+		return slog.LevelWarn, nil
+	case "error", "critical":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not a log level (message, info, debug, noisy, warning, error)", s)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

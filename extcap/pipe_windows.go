@@ -1,0 +1,41 @@
+//go:build windows
+
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/windows"
+)
+
+// isBrokenPipe reports whether err means the reader of our output is gone:
+// on Windows, Wireshark closing its end of the named pipe.
+func isBrokenPipe(err error) bool {
+	return errors.Is(err, syscall.ERROR_BROKEN_PIPE) || errors.Is(err, windows.ERROR_NO_DATA) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed)
+}
+
+// watchReader returns a context cancelled when Wireshark closes the named
+// pipe. Windows sends no signal to an extcap when the capture stops, so a
+// paced replay would otherwise only notice at its next write.
+func watchReader(ctx context.Context, f *os.File) context.Context {
+	h := windows.Handle(f.Fd())
+	if t, err := windows.GetFileType(h); err != nil || t != windows.FILE_TYPE_PIPE {
+		return ctx
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil {
+			if err := windows.PeekNamedPipe(h, nil, 0, nil, nil, nil); err != nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	return ctx
+}
