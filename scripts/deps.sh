@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project drives (tshark, sipp, libpcap-dev)
+# when they are missing and we are root; otherwise says what is missing.
+set -euo pipefail
+missing=()
+command -v tshark  >/dev/null || missing+=(tshark)
+command -v editcap >/dev/null || missing+=(wireshark-common)
+command -v sipp    >/dev/null || missing+=(sip-tester)
+[ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ] || missing+=(libpcap-dev)
+command -v gcc     >/dev/null || missing+=(gcc)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # wireshark-common asks whether non-root users may capture; answer no.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -q
+  apt-get install -y -q "${missing[@]}"
+else
+  echo "missing: ${missing[*]} — install with: sudo apt-get install -y ${missing[*]}" >&2
+  echo "(tests that need them skip locally and fail in CI)" >&2
+fi

@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/genesys-sip/genesys-sip/internal/testenv"
+)
+
+// luaCapture holds one SIP message per frame, each spelling the Genesys
+// headers a different way real equipment does.
+func luaCapture(t *testing.T) string {
+	t.Helper()
+	msgs := []string{
+		sipRequest("INVITE", "c1", 1, "X-Genesys-Call-ID: 8d2f4c1e-0001"),                                     // 1 canonical
+		sipRequest("INVITE", "c2", 1, "x-genesys-call-id   :  8d2f4c1e-0002"),                                 // 2 lower case, blanks before colon
+		sipRequest("INVITE", "c3", 1, "X-GENESYS-CALL-ID: 8d2f4c1e-0003", "X-Genesys-Call-ID: 8d2f4c1e-0004"), // 3 repeated
+		sipRequest("INVITE", "c4", 1, "X-Genesys-Call-ID:\r\n 8d2f4c1e-0005"),                                 // 4 folded value
+		sipRequest("INVITE", "c5", 1, "x-inin-cnv: 7a1b0c3d-conv"),                                            // 5 conversation id only
+		sipRequest("INVITE", "c6", 1, "X-Genesys-Call-ID-Not: nope", "X-Other: 8d2f4c1e-0006"),                // 6 look-alikes: nothing
+		sipRequest("INVITE", "c7", 1, "X-Genesys-Call-ID:\t8d2f4c1e-0007 ", "X-Inin-Cnv: 7a1b0c3d-both"),      // 7 tab, trailing blank, both
+	}
+	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	var pkts []testPacket
+	for i, m := range msgs {
+		pkts = append(pkts, testPacket{ts: start.Add(time.Duration(i) * time.Millisecond), data: sipUDP(t, "203.0.113.10", "198.51.100.20", 5060, 5060, m)})
+	}
+	p := filepath.Join(t.TempDir(), "lua.pcap")
+	writePcap(t, p, false, layers.LinkTypeEthernet, pkts)
+	return p
+}
+
+func TestLuaDissectorFields(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	in := luaCapture(t)
+	lua := filepath.Join(repoRoot(), "dissector", "genesys.lua")
+	h := &home{dir: t.TempDir()} // no installed plugins: only -X lua_script
+	fields := h.run(t, 30*time.Second, tshark, "-r", in, "-X", "lua_script:"+lua, "-T", "fields",
+		"-e", "frame.number", "-e", "genesys.call_id", "-e", "genesys.conversation_id")
+	if fields.err != nil {
+		t.Fatalf("tshark: %v\n%s", fields.err, fields.stderr)
+	}
+	if strings.Contains(fields.stderr, "Lua") {
+		t.Fatalf("Lua error: %s", fields.stderr)
+	}
+	want := []string{
+		"1\t8d2f4c1e-0001\t",
+		"2\t8d2f4c1e-0002\t",
+		"3\t8d2f4c1e-0003,8d2f4c1e-0004\t",
+		"4\t8d2f4c1e-0005\t",
+		"5\t\t7a1b0c3d-conv",
+		"6\t\t",
+		"7\t8d2f4c1e-0007\t7a1b0c3d-both",
+	}
+	got := strings.Split(strings.TrimRight(fields.stdout, "\n"), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("fields:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	for filter, frame := range map[string]string{
+		`genesys.call_id == "8d2f4c1e-0002"`:         "2",
+		`genesys.call_id == "8d2f4c1e-0004"`:         "3",
+		`genesys.conversation_id == "7a1b0c3d-conv"`: "5",
+	} {
+		r := h.run(t, 30*time.Second, tshark, "-r", in, "-X", "lua_script:"+lua, "-Y", filter, "-T", "fields", "-e", "frame.number")
+		if strings.TrimSpace(r.stdout) != frame {
+			t.Errorf("-Y '%s' gave frames %q, want %s (%s)", filter, r.stdout, frame, r.stderr)
+		}
+	}
+}
+
+// TestLuaDissectorInstalled checks the installed plugin is loaded without
+// -X, and works on a message reassembled from TCP segments.
+func TestLuaDissectorInstalled(t *testing.T) {
+	h := installHome(t)
+	in := filepath.Join(testenv.Captures(t), "heplify__sip_ipv4_tcp_fragmented_port6060-segmented.pcap")
+	r := h.run(t, 60*time.Second, h.tshark, "-r", in, "-d", "tcp.port==6060,sip", "-Y", "genesys", "-T", "fields", "-e", "frame.number")
+	if r.err != nil || strings.Contains(r.stderr, "Lua") {
+		t.Fatalf("tshark with installed plugin: %v\n%s", r.err, r.stderr)
+	}
+	// That capture has no Genesys headers: the protocol must be known (no
+	// filter error) and match nothing.
+	if strings.TrimSpace(r.stdout) != "" {
+		t.Fatalf("unexpected genesys frames: %s", r.stdout)
+	}
+	r = h.run(t, 30*time.Second, h.tshark, "-G", "fields")
+	if !strings.Contains(r.stdout, "genesys.call_id") {
+		t.Fatal("installed plugin not loaded: genesys.call_id unknown to tshark")
+	}
+}
