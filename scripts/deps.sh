@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project drives (tshark, sipp, libpcap-dev)
+# Installs the Debian packages the project drives (tshark, sipp, libpcap-dev,
+# and Lua 5.2/5.4 to check the dissector on both Wireshark Lua versions)
 # when they are missing and we are root; otherwise says what is missing.
 set -euo pipefail
 missing=()
@@ -8,6 +9,8 @@ command -v editcap >/dev/null || missing+=(wireshark-common)
 command -v sipp    >/dev/null || missing+=(sip-tester)
 [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ] || missing+=(libpcap-dev)
 command -v gcc     >/dev/null || missing+=(gcc)
+command -v lua5.2  >/dev/null || missing+=(lua5.2)
+command -v lua5.4  >/dev/null || missing+=(lua5.4)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing: ${missing[*]}"

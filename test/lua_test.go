@@ -92,3 +92,18 @@ func TestLuaDissectorInstalled(t *testing.T) {
 		t.Fatal("installed plugin not loaded: genesys.call_id unknown to tshark")
 	}
 }
+
+// TestLuaDissectorOnLua52And54 runs the dissector under the plain Lua 5.2
+// (Wireshark 4.0) and Lua 5.4 (Wireshark 4.4 and later) interpreters with a
+// stub of Wireshark's API, so both language versions are exercised even
+// though only one Wireshark is installed.
+func TestLuaDissectorOnLua52And54(t *testing.T) {
+	for _, lua := range []string{"lua5.2", "lua5.4"} {
+		bin := testenv.Tool(t, lua)
+		h := &home{dir: t.TempDir()}
+		r := h.run(t, 30*time.Second, bin, filepath.Join(repoRoot(), "test", "lua", "harness.lua"), filepath.Join(repoRoot(), "dissector", "genesys.lua"))
+		if r.err != nil || !strings.HasPrefix(r.stdout, "ok Lua") {
+			t.Fatalf("%s: %v\n%s%s", lua, r.err, r.stdout, r.stderr)
+		}
+	}
+}

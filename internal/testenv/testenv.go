@@ -36,6 +36,8 @@ var packages = map[string]string{
 	"mergecap": "wireshark-common",
 	"capinfos": "wireshark-common",
 	"sipp":     "sip-tester",
+	"lua5.2":   "lua5.2",
+	"lua5.4":   "lua5.4",
 }
 
 // Tool returns the absolute path of a command-line tool, or skips/fails.
