@@ -11,7 +11,7 @@ BIN       := bin/genesys-sip
 FUZZTIME  ?= 10s
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
 
-.PHONY: all deps build install uninstall demo test check lint cross unit fuzz bench clean
+.PHONY: all deps build install uninstall demo test check lint cross unit fuzz bench readme clean
 
 all: build
 
@@ -56,6 +56,10 @@ fuzz:
 
 bench: deps build
 	@scripts/bench.sh
+
+# Regenerate the README's argument table from the code's.
+readme: build
+	scripts/readme-args.sh $(BIN)
 
 clean:
 	rm -rf bin out

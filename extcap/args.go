@@ -36,6 +36,8 @@ type arg struct {
 	Display string // label in Wireshark's interface options
 	Type    argType
 	Default string // as Wireshark shows it and as applied when absent
+	// DefaultText describes a default computed at run time (README, help).
+	DefaultText string
 	Group   string // tab in Wireshark's interface options
 	Tooltip string // one sentence; also the CLI usage text
 	Range   string // "min,max" for numbers
@@ -63,6 +65,7 @@ func (a *arg) flag() string { return strings.TrimLeft(a.Call, "-") }
 
 // captureOptions is what the arguments configure.
 type captureOptions struct {
+	Device        string
 	ReplayFile    string
 	ReplaySpeed   float64
 	ReplayLoop    int
@@ -107,6 +110,13 @@ func argTable() []arg {
 				o.ReplayRebase, err = parseBool(v)
 				return err
 			},
+		},
+		{
+			Call: "--device", Display: "Capture interface", Type: typeSelector, Group: "Source", Reload: true,
+			Tooltip:     "Network interface for a live capture, used when no replay file is chosen",
+			DefaultText: "first non-loopback interface that is up",
+			values:      deviceValues,
+			set:         func(o *captureOptions, v string) error { o.Device = v; return nil },
 		},
 		{
 			Call: "--log-level", Display: "Log level", Type: typeSelector, Group: "Debug",

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/genesys-sip/genesys-sip/internal/pipeline"
+	"github.com/genesys-sip/genesys-sip/internal/source/live"
 )
 
 // captureCommand is `genesys-sip capture`: the extcap capture outside
@@ -69,15 +70,11 @@ func (nopCloser) Close() error { return nil }
 // stops cleanly on SIGTERM and SIGINT — flush, close, exit 0 — and treats a
 // reader that went away (EPIPE) as the end of the capture, not an error.
 func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *progressMeter) error {
-	log, closeLog, err := newLogger(opts.LogLevel, opts.LogFile, cliMode, e.stderr)
+	log, toStderr, closeLog, err := newLogger(opts.LogLevel, opts.LogFile, cliMode, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-
-	if opts.ReplayFile == "" {
-		return errors.New("no input: choose a replay file (--replay-file); live capture is not available yet")
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -94,6 +91,7 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 		Rebase:      opts.ReplayRebase,
 		Filter:      opts.CaptureFilter,
 		Out:         out,
+		Live:        &live.Config{Device: opts.Device, Filter: opts.CaptureFilter},
 		Application: "genesys-sip " + version,
 		Log:         log,
 	}
@@ -109,7 +107,9 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 		return nil
 	}
 	if err != nil {
-		log.Error("capture failed", "err", err, "packets_written", st.Packets)
+		if !toStderr { // the caller prints the error on stderr anyway
+			log.Error("capture failed", "err", err, "packets_written", st.Packets)
+		}
 		return err
 	}
 	if ctx.Err() != nil {
@@ -121,26 +121,26 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 // newLogger builds the diagnostics logger. Wireshark shows anything on an
 // extcap's stderr as an error, so in extcap mode logs go only to --log-file;
 // on the command line warnings and errors also go to stderr unless a log
-// file is given.
-func newLogger(level, file string, cliMode bool, stderr io.Writer) (*slog.Logger, func(), error) {
+// file is given (toStderr then reports true).
+func newLogger(level, file string, cliMode bool, stderr io.Writer) (log *slog.Logger, toStderr bool, closer func(), err error) {
 	lv, err := parseLogLevel(level)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--log-level: %w", err)
+		return nil, false, nil, fmt.Errorf("--log-level: %w", err)
 	}
 	switch {
 	case file != "":
 		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--log-file %s: %w", file, unwrapPath(err))
+			return nil, false, nil, fmt.Errorf("--log-file %s: %w", file, unwrapPath(err))
 		}
-		return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: lv})), func() { f.Close() }, nil
+		return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: lv})), false, func() { f.Close() }, nil
 	case cliMode:
 		if level == "" || level == "message" {
 			lv = slog.LevelWarn
 		}
-		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), func() {}, nil
+		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), true, func() {}, nil
 	}
-	return slog.New(slog.DiscardHandler), func() {}, nil
+	return slog.New(slog.DiscardHandler), false, func() {}, nil
 }
 
 // parseLogLevel maps Wireshark's extcap log levels onto slog's.

@@ -28,9 +28,12 @@ func writeMarkdownTable(w io.Writer, table []arg) {
 	for i := range table {
 		a := &table[i]
 		def := a.defaultValue()
-		if def == "" {
+		switch {
+		case a.DefaultText != "":
+			def = a.DefaultText
+		case def == "":
 			def = "—"
-		} else {
+		default:
 			def = "`" + def + "`"
 		}
 		desc := a.Tooltip

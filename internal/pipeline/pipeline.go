@@ -16,6 +16,7 @@ import (
 	"github.com/genesys-sip/genesys-sip/internal/pcapng"
 	"github.com/genesys-sip/genesys-sip/internal/source"
 	"github.com/genesys-sip/genesys-sip/internal/source/bpf"
+	"github.com/genesys-sip/genesys-sip/internal/source/live"
 	"github.com/genesys-sip/genesys-sip/internal/source/replay"
 )
 
@@ -34,6 +35,10 @@ type Config struct {
 	Rebase bool
 	// Filter is a capture filter (BPF, tcpdump syntax); empty keeps all.
 	Filter string
+	// Live, when set and ReplayFile is empty, captures from a network
+	// interface instead of replaying (Filter is then ignored: set
+	// Live.Filter).
+	Live *live.Config
 
 	// Out receives the pcapng stream.
 	Out io.Writer
@@ -70,10 +75,11 @@ type Stats struct {
 	Bytes    uint64 // captured bytes written
 	Filtered uint64 // packets the capture filter dropped
 	Loops    int    // loops completed
+	Dropped  uint64 // live: packets libpcap or the interface dropped
 }
 
-// Run replays cfg.ReplayFile into cfg.Out until the input ends, an error
-// occurs or ctx is cancelled. Cancellation is not an error: the output is
+// Run replays cfg.ReplayFile (or captures live with cfg.Live) into cfg.Out
+// until the input ends, an error occurs or ctx is cancelled. Cancellation is not an error: the output is
 // flushed and left valid. A broken output (the reader went away) ends the
 // run with an error wrapping the write error.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
@@ -81,7 +87,11 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	err = r.replay(ctx)
+	if cfg.ReplayFile == "" && cfg.Live != nil {
+		err = r.capture(ctx)
+	} else {
+		err = r.replay(ctx)
+	}
 	if ferr := r.finish(); err == nil {
 		err = ferr
 	}
@@ -336,8 +346,8 @@ func (r *run) flush() error {
 func (r *run) finish() error {
 	err := r.flush()
 	r.report(true)
-	r.log.Info("replay finished", "packets", r.stats.Packets, "bytes", r.stats.Bytes,
-		"filtered", r.stats.Filtered, "loops", r.stats.Loops)
+	r.log.Info("finished", "packets", r.stats.Packets, "bytes", r.stats.Bytes,
+		"filtered", r.stats.Filtered, "loops", r.stats.Loops, "dropped", r.stats.Dropped)
 	return err
 }
 
