@@ -6,6 +6,19 @@
 // It also frames messages on stream transports (MessageLength), so the TCP,
 // TLS and WebSocket decoders share one definition of where a message ends.
 //
+// Parse fills a reusable Message whose fields are sub-slices of the input:
+//
+//	var m sip.Message
+//	set := sip.NewHeaderSet("X-Genesys-Call-ID", "x-inin-cnv") // once
+//	var keys [][]byte
+//	if err := sip.Parse(payload, &m); err == nil {
+//		keys = m.Lookup(set, keys)
+//		event := m.AppendEvent(buf[:0]) // "INVITE" or "408 Request Timeout"
+//	}
+//
 // Parsing never allocates in steady state and never panics on bad input; a
-// malformed message yields an error that says what is wrong.
+// malformed message yields an error that says what is wrong. Parse is
+// strict where the identity or the framing would otherwise be ambiguous and
+// lenient elsewhere; see Parse for the exact rules and the RFC 4475 torture
+// tests in testdata/rfc4475 for how each case is treated.
 package sip

@@ -1,6 +1,9 @@
 package sip
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+)
 
 // Framing errors returned by MessageLength.
 var (
@@ -36,8 +39,9 @@ func KeepAliveLength(b []byte) int {
 
 // MessageLength frames one SIP message at the start of b as on a stream
 // transport (TCP, TLS, WebSocket continuation): it finds the end of the
-// headers and adds Content-Length (long or compact "l", any letter case) as
-// RFC 3261 §18.3 requires. A missing Content-Length means an empty body.
+// headers and adds Content-Length (long or compact "l", any letter case,
+// folded or not) as RFC 3261 §18.3 requires. A missing Content-Length means
+// an empty body; repeated Content-Length headers must agree.
 //
 // It returns the length of the complete message, or ErrIncomplete when more
 // bytes are needed, ErrNotSIP when b cannot start a SIP message, and
@@ -75,10 +79,12 @@ func MessageLength(b []byte) (int, error) {
 // line) and where the body starts. It accepts CRLF CRLF and, leniently, bare
 // LF LF. It returns -1, -1 when the empty line has not arrived yet.
 func headerEnd(b []byte) (end, body int) {
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
 		}
+		i += j
 		// b[i] ends a line; an empty line follows if the next is LF or CRLF.
 		if i+1 < len(b) && b[i+1] == '\n' {
 			return i + 1, i + 2
@@ -86,69 +92,80 @@ func headerEnd(b []byte) (end, body int) {
 		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
 			return i + 1, i + 3
 		}
+		i++
 	}
 	return -1, -1
 }
 
-// contentLength scans a header block for Content-Length or its compact form
-// "l". The first occurrence wins; a missing header gives 0.
+// contentLength scans a header block (start line included) for
+// Content-Length or its compact form "l", folded values included. A missing
+// header gives 0; repeated headers must agree (RFC 4475 §3.3.9), since
+// otherwise the end of the message is ambiguous. Malformed header lines are
+// skipped: framing is not the place to reject them.
 func contentLength(h []byte) (int, error) {
-	lineStart := 0
-	for lineStart < len(h) {
-		lineEnd := lineStart
-		for lineEnd < len(h) && h[lineEnd] != '\n' {
-			lineEnd++
-		}
-		line := h[lineStart:lineEnd]
-		lineStart = lineEnd + 1
-		name, value, ok := splitHeader(line)
-		if !ok || !(equalFold(name, "content-length") || equalFold(name, "l")) {
-			continue
-		}
-		n, digits := 0, 0
-		for _, c := range value {
-			if c < '0' || c > '9' {
-				// trimSpace already removed surrounding whitespace, so any
-				// other byte (sign, inner space, letter) is invalid.
-				return 0, ErrBadContentLength
-			}
-			if n > MaxMessage {
-				return 0, ErrTooLong
-			}
-			n = n*10 + int(c-'0')
-			digits++
-		}
-		if digits == 0 {
-			return 0, ErrBadContentLength
-		}
-		return n, nil
+	n := -1
+	var p pending
+	isCL := false
+	pos := len(h)
+	if i := bytes.IndexByte(h, '\n'); i >= 0 {
+		pos = i + 1 // skip the start line
 	}
-	return 0, nil
+	for {
+		pos = min(pos, len(h))
+		end := len(h)
+		if i := bytes.IndexByte(h[pos:], '\n'); i >= 0 {
+			end = pos + i
+		}
+		content := trimCR(h, pos, end)
+		folded := pos < content && (h[pos] == ' ' || h[pos] == '\t')
+		if folded && p.active {
+			p.extend(h, pos, content)
+		}
+		if !folded || pos >= len(h) {
+			if p.active && isCL {
+				v, err := contentLengthValue(p.value(h))
+				if err != nil {
+					return 0, err
+				}
+				if n >= 0 && v != n {
+					return 0, ErrBadContentLength
+				}
+				n = v
+			}
+			p.active, isCL = false, false
+			if pos >= len(h) {
+				break
+			}
+			if nameEnd, colon := headerName(h, pos, content); colon >= 0 {
+				p = pending{active: true, nameStart: pos, nameEnd: nameEnd, valStart: -1, colon: colon}
+				p.extend(h, colon+1, content)
+				name := h[pos:nameEnd]
+				isCL = equalFold(name, "content-length") || equalFold(name, "l")
+			}
+		}
+		pos = end + 1
+	}
+	return max(n, 0), nil
 }
 
-// splitHeader splits "Name : value" (whitespace allowed before the colon,
-// RFC 3261 §7.3.1) into its trimmed name and value. Continuation lines and
-// the start line report ok=false.
-func splitHeader(line []byte) (name, value []byte, ok bool) {
-	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
-		return nil, nil, false
-	}
-	colon := -1
-	for i, c := range line {
-		if c == ':' {
-			colon = i
-			break
+// contentLengthValue parses a Content-Length value for MessageLength.
+func contentLengthValue(v []byte) (int, error) {
+	n := 0
+	for _, c := range v {
+		if !isDigit(c) {
+			// The value is trimmed, so any other byte (sign, inner
+			// space, letter) is invalid.
+			return 0, ErrBadContentLength
 		}
-		if !isTokenChar(c) && c != ' ' && c != '\t' {
-			return nil, nil, false
+		if n > MaxMessage {
+			return 0, ErrTooLong
 		}
+		n = n*10 + int(c-'0')
 	}
-	if colon <= 0 {
-		return nil, nil, false
+	if len(v) == 0 {
+		return 0, ErrBadContentLength
 	}
-	name = trimSpace(line[:colon])
-	value = trimSpace(line[colon+1:])
-	return name, value, len(name) > 0
+	return n, nil
 }
 
 // IsStartLine reports whether b starts with a SIP request line
@@ -165,7 +182,10 @@ func IsStartLine(b []byte) (ok, decided bool) {
 				return false, false
 			}
 			s := b[len(version):]
-			if s[0] == ' ' && isDigit(s[1]) && isDigit(s[2]) && isDigit(s[3]) && s[4] == ' ' {
+			// Leniently also "SIP/2.0 100" + CRLF, without the SP before an
+			// empty reason phrase, as Parse accepts.
+			if s[0] == ' ' && isDigit(s[1]) && isDigit(s[2]) && isDigit(s[3]) &&
+				(s[4] == ' ' || s[4] == '\r' || s[4] == '\n') {
 				return true, true
 			}
 			// "SIP/2.0" followed by something else can still be a method
@@ -210,14 +230,14 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // isTokenChar reports whether c may appear in an RFC 3261 token
 // (alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~").
+// The two masks hold one bit per ASCII byte, for bytes 0–63 and 64–127.
 func isTokenChar(c byte) bool {
+	const lo, hi = 0x03ff6ca200000000, 0x47ffffff87fffffe
 	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	switch c {
-	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
-		return true
+	case c < 64:
+		return lo>>c&1 != 0
+	case c < 128:
+		return hi>>(c-64)&1 != 0
 	}
 	return false
 }
@@ -225,16 +245,6 @@ func isTokenChar(c byte) bool {
 func trimRightCR(b []byte) []byte {
 	if len(b) > 0 && b[len(b)-1] == '\r' {
 		return b[:len(b)-1]
-	}
-	return b
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
 	}
 	return b
 }
