@@ -77,6 +77,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			installCommand(e),
 			uninstallCommand(e),
 			versionCommand(e),
+			sampleCommand(e),
 			argsCommand(e, table),
 		},
 	}
