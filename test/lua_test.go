@@ -1,13 +1,19 @@
 package e2e
 
 import (
+	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/genesys-sip/genesys-sip/internal/pcapng"
+	"github.com/genesys-sip/genesys-sip/internal/source"
 	"github.com/genesys-sip/genesys-sip/internal/testenv"
 )
 
@@ -105,5 +111,93 @@ func TestLuaDissectorOnLua52And54(t *testing.T) {
 		if r.err != nil || !strings.HasPrefix(r.stdout, "ok Lua") {
 			t.Fatalf("%s: %v\n%s%s", lua, r.err, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestLuaCommentFields checks the genesys.trace.* fields tshark gets from
+// annotation comments, and genesys.genesys_only on the Genesys Cloud
+// interface.
+func TestLuaCommentFields(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	start := time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)
+	msg := sipRequest("INVITE", "c1", 1, "X-Genesys-Call-ID: 8d2f4c1e-1")
+	wire := sipUDP(t, "203.0.113.10", "198.51.100.20", 5060, 5060, msg)
+	pdu := pcapng.AppendExportedPDU(nil, "sip", netip.MustParseAddrPort("198.51.100.20:5060"),
+		netip.MustParseAddrPort("203.0.113.10:5060"), pcapng.PortUDP, []byte(msg))
+	p := filepath.Join(t.TempDir(), "comments.pcapng")
+	writeCommented(t, p, []commented{
+		{ts: start, iface: 0, data: wire, comments: []string{
+			`genesys: call=8d2f4c1e-1 conv=c-1 event="408 Request Timeout" method=INVITE cseq="1 INVITE" dir=out node=edge-1 t=2026-11-25T10:05:01.123456Z skew=-850ms key=x-genesys-call-id`,
+			`genesys-alert: status=408 event="408 Request Timeout"`}},
+		{ts: start.Add(time.Second), iface: 1, data: pdu, comments: []string{
+			`genesys: call=8d2f4c1e-1 event=BYE method=BYE cseq="2 BYE" t=2026-11-25T10:05:02Z skew=+2.333s`}},
+	})
+	lua := "lua_script:" + filepath.Join(repoRoot(), "dissector", "genesys.lua")
+	h := &home{dir: t.TempDir()}
+	r := h.run(t, 30*time.Second, tshark, "-r", p, "-X", lua, "-T", "fields", "-E", "separator=|",
+		"-e", "genesys.trace.status", "-e", "genesys.trace.event", "-e", "genesys.trace.key", "-e", "genesys.trace.skew",
+		"-e", "genesys.trace.time", "-e", "genesys.genesys_only", "-e", "genesys.alert.status", "-e", "genesys.call_id")
+	if r.err != nil || strings.Contains(r.stderr, "Lua") {
+		t.Fatalf("tshark: %v\n%s", r.err, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("output:\n%s", r.stdout)
+	}
+	for _, want := range []string{"408|408 Request Timeout|x-genesys-call-id|-0.85|", "2026 10:05:01.123456000 UTC||408|8d2f4c1e-1"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("frame 1 %q lacks %q", lines[0], want)
+		}
+	}
+	if !strings.Contains(lines[1], "|BYE||2.333|") || !strings.Contains(lines[1], "|1|") {
+		t.Errorf("frame 2 (Genesys-only) %q", lines[1])
+	}
+	for filter, want := range map[string]string{
+		"genesys.trace.status == 408":                        "1",
+		"genesys.genesys_only":                               "2",
+		`frame.comment contains "408"`:                       "1",
+		`genesys.trace.call_id == "8d2f4c1e-1"`:              "1,2",
+		"genesys.trace.skew > 1":                             "2",
+		"_ws.expert.severity == warning && genesys.alert":    "1",
+		`genesys.trace.time >= "2026-11-25 10:05:02" && sip`: "2",
+	} {
+		r := h.run(t, 30*time.Second, tshark, "-r", p, "-X", lua, "-Y", filter, "-T", "fields", "-e", "frame.number")
+		if got := strings.Join(strings.Fields(r.stdout), ","); got != want {
+			t.Errorf("-Y '%s': frames %q, want %s %s", filter, got, want, r.stderr)
+		}
+	}
+}
+
+type commented struct {
+	ts       time.Time
+	iface    int
+	data     []byte
+	comments []string
+}
+
+// writeCommented writes a wire interface (Ethernet) and a Genesys Cloud
+// interface (exported PDUs) with commented packets.
+func writeCommented(t *testing.T, path string, pkts []commented) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := pcapng.NewSink(f, pcapng.Options{Application: "test"}, source.Interface{LinkType: layers.LinkTypeEthernet, Name: "eth0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddInterface(source.Interface{LinkType: pcapng.LinkTypeUpperPDU, Name: "Genesys Cloud"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkts {
+		ci := gopacket.CaptureInfo{Timestamp: p.ts, CaptureLength: len(p.data), Length: len(p.data), InterfaceIndex: p.iface}
+		if err := s.WritePacket(ci, p.data, &pcapgo.NgPacketOptions{Comments: p.comments}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -54,12 +54,31 @@ Field = {
 
 function register_postdissector(p) registered = p end
 
+base = { DEC = 1, HEX = 2, UTC = 3, LOCAL = 4 }
+expert = {
+    group = setmetatable({}, { __index = function(_, k) return k end }),
+    severity = setmetatable({}, { __index = function(_, k) return k end }),
+}
+ProtoExpert = { new = function(abbr, text, group, severity) return { expert = abbr } end }
+NSTime = {
+    new = function(secs, nsecs)
+        assert(math.type == nil or math.type(secs) == "integer", "NSTime seconds must be an integer")
+        assert(math.type == nil or math.type(nsecs) == "integer", "NSTime nanoseconds must be an integer")
+        return setmetatable({ secs = secs, nsecs = nsecs }, {
+            __tostring = function(t) return string.format("%d.%09d", t.secs, t.nsecs) end,
+        })
+    end,
+}
+
 -- A tree records what the dissector adds: "abbr=value" strings.
 local function new_tree(out)
     local t = {}
+    function t:add_proto_expert_info(e, text)
+        out[#out + 1] = "expert:" .. e.expert
+    end
     function t:add(what, range_or_value, value)
         if what.abbr then
-            if type(range_or_value) == "table" then
+            if type(range_or_value) == "table" and range_or_value.string then
                 -- The displayed value must equal the highlighted bytes
                 -- unless the header was folded.
                 out[#out + 1] = what.abbr .. "=" .. tostring(value or range_or_value:string())
@@ -77,12 +96,20 @@ end
 dofile(dissector_path)
 assert(registered, "the dissector did not register a post-dissector")
 
-local function dissect(header_blocks)
+local function dissect(header_blocks, comments, iface)
     local infos = {}
     for i, text in ipairs(header_blocks) do
         infos[i] = { range = new_range(text), value = text }
     end
-    current = { ["sip.msg_hdr"] = infos }
+    local cinfos = {}
+    for i, text in ipairs(comments or {}) do
+        cinfos[i] = { value = text }
+    end
+    current = {
+        ["sip.msg_hdr"] = infos,
+        ["frame.comment"] = cinfos,
+        ["frame.interface_name"] = iface and { { value = iface } } or {},
+    }
     local out = {}
     registered.dissector(nil, {}, new_tree(out))
     return table.concat(out, ";")
@@ -104,7 +131,33 @@ local cases = {
     { {}, "" },
 }
 
+local full = 'genesys: call=8d2f4c1e-1 conv=conv-1 event="408 Request Timeout" method=INVITE cseq="1 INVITE" ' ..
+    'dir=out node=edge-1 t=2026-11-25T10:05:01.123456Z skew=-850ms key=x-genesys-call-id'
+local comment_cases = {
+    { {}, { full }, nil,
+        "genesys.trace=" .. full .. ";genesys.trace.call_id=8d2f4c1e-1;genesys.trace.conversation_id=conv-1;" ..
+        "genesys.trace.event=408 Request Timeout;genesys.trace.status=408;expert:genesys.trace.status.expert;" ..
+        "genesys.trace.method=INVITE;genesys.trace.cseq=1 INVITE;genesys.trace.dir=out;genesys.trace.node=edge-1;" ..
+        "genesys.trace.time=1795601101.123456000;genesys.trace.skew=-0.85;genesys.trace.key=x-genesys-call-id" },
+    { {}, { 'genesys: event=BYE key=call-id match=order warn="matched on Call-ID \\"only\\"" skew=+2.333s' }, "Genesys Cloud",
+        "genesys.genesys_only=true;genesys.trace=genesys: event=BYE key=call-id match=order warn=\"matched on Call-ID \\\"only\\\"\" skew=+2.333s;" ..
+        "genesys.trace.event=BYE;genesys.trace.skew=2.333;genesys.trace.key=call-id;genesys.trace.match=order;" ..
+        "genesys.trace.warn=matched on Call-ID \"only\";expert:genesys.trace.warn.expert" },
+    { {}, { "unrelated comment", 'genesys-alert: status=503 event="503 Service Unavailable"' }, nil,
+        "genesys.alert=genesys-alert: status=503 event=\"503 Service Unavailable\";genesys.alert.status=503;" ..
+        "genesys.alert.event=503 Service Unavailable;expert:genesys.alert.expert" },
+    { { "X-Genesys-Call-ID: a\r\n" }, { "genesys: t=garbage skew=fast" }, "eth0",
+        "genesys.trace=genesys: t=garbage skew=fast;genesys.call_id=a" },
+}
+
 local failed = 0
+for i, c in ipairs(comment_cases) do
+    local got = dissect(c[1], c[2], c[3])
+    if got ~= c[4] then
+        failed = failed + 1
+        io.stderr:write(string.format("comment case %d:\n got %s\nwant %s\n", i, got, c[4]))
+    end
+end
 for i, c in ipairs(cases) do
     local got = dissect(c[1])
     if got ~= c[2] then
