@@ -11,6 +11,7 @@ command -v sipp    >/dev/null || missing+=(sip-tester)
 command -v gcc     >/dev/null || missing+=(gcc)
 command -v lua5.2  >/dev/null || missing+=(lua5.2)
 command -v lua5.4  >/dev/null || missing+=(lua5.4)
+command -v openssl >/dev/null || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing: ${missing[*]}"

@@ -38,6 +38,7 @@ var packages = map[string]string{
 	"sipp":     "sip-tester",
 	"lua5.2":   "lua5.2",
 	"lua5.4":   "lua5.4",
+	"openssl":  "openssl",
 }
 
 // Tool returns the absolute path of a command-line tool, or skips/fails.
