@@ -1,0 +1,137 @@
+package correlate
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Prefix starts every annotation comment.
+const Prefix = "genesys:"
+
+// CallIDWarning is the warn= text of a pair found only through Call-ID.
+const CallIDWarning = "matched on Call-ID only; a proxy may have rewritten it"
+
+// Redactor rewrites what comments carry, consistently with the packets.
+type Redactor interface {
+	// CallID returns the value written for a correlation key.
+	CallID(string) string
+	// Text redacts free text.
+	Text(string) string
+}
+
+// Formatter writes annotation comments in the DESIGN.md format:
+//
+//	genesys: call=<X-Genesys-Call-ID> conv=<conversationId> event="408 Request Timeout"
+//	method=INVITE cseq="1 INVITE" dir=out node=<edge> t=2026-11-25T10:05:01.123456Z
+//	skew=+2.333s key=x-genesys-call-id
+//
+// on one line, values with spaces double-quoted. t= is the record's time
+// corrected onto the capture clock. Empty fields are left out.
+type Formatter struct {
+	Skew Skew
+	// Redact, when set, rewrites keys and free text (redaction on).
+	Redact Redactor
+}
+
+// Append appends the comment for a match.
+func (f *Formatter) Append(dst []byte, m *Match) []byte {
+	dst = f.appendRecord(dst, m.Record)
+	switch m.Key {
+	case KeyHeader:
+		dst = appendPair(dst, "key", strings.ToLower(m.Header))
+	case KeyNone:
+	default:
+		dst = appendPair(dst, "key", m.Key.String())
+	}
+	if m.Order {
+		dst = appendPair(dst, "match", "order")
+	}
+	if m.Key == KeyCallID {
+		dst = appendPair(dst, "warn", CallIDWarning)
+	}
+	return dst
+}
+
+// AppendGenesysOnly appends the comment of a record no packet matched.
+func (f *Formatter) AppendGenesysOnly(dst []byte, r *Record) []byte {
+	return f.appendRecord(dst, r)
+}
+
+// CorrectedTime is the record's time on the capture clock.
+func (f *Formatter) CorrectedTime(r *Record) time.Time {
+	return r.Time.Add(-f.Skew.Offset)
+}
+
+func (f *Formatter) appendRecord(dst []byte, r *Record) []byte {
+	dst = append(dst, Prefix...)
+	key, conv := r.Key, r.ConversationID
+	if f.Redact != nil {
+		key, conv = f.Redact.CallID(key), f.Redact.CallID(conv)
+	}
+	dst = appendPair(dst, "call", key)
+	dst = appendPair(dst, "conv", conv)
+	event := r.Event()
+	if f.Redact != nil && r.Status != 0 {
+		event = f.Redact.Text(event)
+	}
+	dst = appendPair(dst, "event", event)
+	method := r.Method
+	if method == "" {
+		method = r.CSeqMethod
+	}
+	dst = appendPair(dst, "method", method)
+	if r.CSeqMethod != "" || r.CSeqNum != 0 {
+		dst = appendPair(dst, "cseq", strconv.FormatUint(uint64(r.CSeqNum), 10)+" "+r.CSeqMethod)
+	}
+	dst = appendPair(dst, "dir", f.Skew.Direction(r.SrcIP, r.DstIP))
+	node := r.Node
+	if f.Redact != nil {
+		node = f.Redact.Text(node)
+	}
+	dst = appendPair(dst, "node", node)
+	if !r.Time.IsZero() {
+		dst = appendPair(dst, "t", f.CorrectedTime(r).UTC().Format("2006-01-02T15:04:05.000000Z"))
+	}
+	if f.Skew.Fixed || f.Skew.Pairs > 0 {
+		dst = appendPair(dst, "skew", FormatDuration(f.Skew.Offset))
+	}
+	return dst
+}
+
+// appendPair appends " key=value", quoting the value when it has spaces,
+// quotes, backslashes or '='; control characters become spaces. Empty values
+// are left out.
+func appendPair(dst []byte, key, value string) []byte {
+	if value == "" {
+		return dst
+	}
+	dst = append(dst, ' ')
+	dst = append(dst, key...)
+	dst = append(dst, '=')
+	if !strings.ContainsAny(value, " \t\"\\=") && !hasControl(value) {
+		return append(dst, value...)
+	}
+	dst = append(dst, '"')
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
