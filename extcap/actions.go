@@ -23,6 +23,8 @@ func extcapFlags() []cli.Flag {
 		&cli.StringFlag{Name: "extcap-capture-filter", Hidden: true},
 		&cli.BoolFlag{Name: "capture", Hidden: true},
 		&cli.StringFlag{Name: "fifo", Hidden: true},
+		&cli.StringFlag{Name: "extcap-control-in", Hidden: true},
+		&cli.StringFlag{Name: "extcap-control-out", Hidden: true},
 	}
 }
 
@@ -81,6 +83,7 @@ func (e *env) extcapAction(c *cli.Context, table []arg) error {
 	switch {
 	case c.Bool("extcap-interfaces"):
 		writeInterfaces(e.stdout)
+		writeControls(e.stdout)
 		return nil
 	case c.Bool("extcap-dlts"):
 		if err := checkInterface(c); err != nil {
@@ -127,7 +130,12 @@ func (e *env) extcapCapture(c *cli.Context, table []arg) error {
 		return err
 	}
 	opts.CaptureFilter = c.String("extcap-capture-filter")
-	return e.capture(opts, out, false, nil)
+	var tb *toolbar
+	if in, outPath := c.String("extcap-control-in"), c.String("extcap-control-out"); in != "" || outPath != "" {
+		tb = openToolbar(in, outPath)
+		defer tb.Close()
+	}
+	return e.capture(opts, out, false, nil, tb)
 }
 
 // openFIFO opens Wireshark's capture pipe for writing (a FIFO on Unix, a

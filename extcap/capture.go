@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/genesys-sip/genesys-sip/internal/pipeline"
-	"github.com/genesys-sip/genesys-sip/internal/source/live"
 )
 
 // captureCommand is `genesys-sip capture`: the extcap capture outside
@@ -53,7 +52,7 @@ func captureCommand(e *env, table []arg) *cli.Command {
 			if target != "-" && isTerminal(e.stderr) {
 				prog = newProgressMeter(e.stderr)
 			}
-			err = e.capture(opts, out, true, prog)
+			err = e.capture(opts, out, true, prog, nil)
 			if cerr := out.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("-w %s: %w", target, cerr)
 			}
@@ -69,7 +68,7 @@ func (nopCloser) Close() error { return nil }
 // capture runs the pipeline for the extcap (cliMode false) and the CLI. It
 // stops cleanly on SIGTERM and SIGINT — flush, close, exit 0 — and treats a
 // reader that went away (EPIPE) as the end of the capture, not an error.
-func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *progressMeter) error {
+func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *progressMeter, tb *toolbar) error {
 	log, toStderr, closeLog, err := newLogger(opts.LogLevel, opts.LogFile, cliMode, e.stderr)
 	if err != nil {
 		return err
@@ -80,20 +79,28 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 	defer stop()
 	// Get EPIPE from writes to stdout too, instead of dying of SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
+
+	s, err := buildSetup(ctx, &opts, log, cliMode)
+	defer s.close()
+	if err != nil {
+		return err
+	}
+	for _, w := range s.warnings {
+		log.Warn(w)
+		if cliMode && !toStderr {
+			fmt.Fprintf(e.stderr, "genesys-sip: warning: %s\n", w)
+		}
+	}
+	cfg := s.cfg
+	cfg.Out = out
+	cfg.Notes = s.warnings
+	if tb != nil {
+		cfg.Status = &pipeline.Status{}
+		stopTB := tb.run(ctx, cfg.Status)
+		defer stopTB()
+	}
 	if f, ok := out.(*os.File); ok {
 		ctx = watchReader(ctx, f)
-	}
-
-	cfg := pipeline.Config{
-		ReplayFile:  opts.ReplayFile,
-		Speed:       opts.ReplaySpeed,
-		Loops:       opts.ReplayLoop,
-		Rebase:      opts.ReplayRebase,
-		Filter:      opts.CaptureFilter,
-		Out:         out,
-		Live:        &live.Config{Device: opts.Device, Filter: opts.CaptureFilter},
-		Application: "genesys-sip " + version,
-		Log:         log,
 	}
 	if prog != nil {
 		cfg.Progress = prog.update
@@ -101,6 +108,13 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 	st, err := pipeline.Run(ctx, cfg)
 	if prog != nil {
 		prog.done()
+	}
+	if !cliMode && err == nil && len(s.warnings) > 0 {
+		// Wireshark shows an extcap's stderr to the user: the capture
+		// worked, but not everything asked for did.
+		for _, w := range s.warnings {
+			fmt.Fprintf(e.stderr, "genesys-sip: warning: %s\n", w)
+		}
 	}
 	if err != nil && isBrokenPipe(err) {
 		log.Info("the reader closed the output; stopping", "packets", st.Packets)

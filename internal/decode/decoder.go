@@ -112,6 +112,16 @@ func (d *Decoder) Decode(frame uint64, ts time.Time, link layers.LinkType, data 
 	return out
 }
 
+// Advance moves the decoder's capture clock to now without a frame and
+// drops the state whose deadline has passed, so a live capture that goes
+// quiet still releases the frames held for unfinished messages.
+func (d *Decoder) Advance(now time.Time) {
+	if n := now.UnixNano(); n > d.now {
+		d.now = n
+	}
+	d.expire()
+}
+
 // Oldest reports the lowest frame number still referenced by unfinished
 // reassembly (IP fragments, partial TCP, WebSocket or SCTP messages, held
 // out-of-order segments); ok is false when there is none. A caller that

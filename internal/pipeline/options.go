@@ -2,8 +2,6 @@ package pipeline
 
 import "github.com/gopacket/gopacket/pcapgo"
 
-type pcapngOptions = pcapgo.NgPacketOptions
-
 // hasOptions reports whether an input packet carried any pcapng option worth
 // writing back. Packets without options take the cheaper path.
 func hasOptions(o *pcapgo.NgPacketOptions) bool {

@@ -1,7 +1,14 @@
-// Package pipeline wires a packet source to the pcapng sink: it replays a
-// file at the requested pace (or captures live), and owns the flush policy,
-// progress reporting and cancellation. Later stages (decode, redact,
-// correlate) plug in between source and sink.
+// Package pipeline wires a packet source to the pcapng sink through the
+// stages of DESIGN.md:
+//
+//	source ─▶ decode ─▶ correlate / alerts ─▶ redact ─▶ pcapng sink
+//
+// It replays a file at the requested pace (or captures live), holds frames
+// while a SIP message they carry is still incomplete (so redaction can
+// rewrite every byte of it), attaches the annotation and alert comments to
+// the frame that completes each message, writes what only Genesys saw on an
+// interface of its own, and owns the flush policy, progress reporting and
+// cancellation.
 package pipeline
 
 import (
@@ -10,14 +17,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"time"
 
+	"github.com/genesys-sip/genesys-sip/internal/alert"
+	"github.com/genesys-sip/genesys-sip/internal/decode"
 	"github.com/genesys-sip/genesys-sip/internal/pcapng"
-	"github.com/genesys-sip/genesys-sip/internal/source"
-	"github.com/genesys-sip/genesys-sip/internal/source/bpf"
+	"github.com/genesys-sip/genesys-sip/internal/redact"
 	"github.com/genesys-sip/genesys-sip/internal/source/live"
-	"github.com/genesys-sip/genesys-sip/internal/source/replay"
+	"github.com/genesys-sip/genesys-sip/internal/tlsdec"
+	"github.com/genesys-sip/genesys-sip/internal/trace"
 )
 
 // Config describes one run.
@@ -53,6 +61,41 @@ type Config struct {
 	// output buffer during an as-fast-as-possible replay; 0 means 200 ms.
 	FlushInterval time.Duration
 
+	// CorrelationHeaders name the headers that join wire messages to
+	// trace records; empty means X-Genesys-Call-ID, x-inin-cnv.
+	CorrelationHeaders []string
+	// Trace holds the Genesys Cloud trace records to annotate with; nil
+	// means no annotation (unless Records delivers some, live).
+	Trace *trace.Index
+	// Records delivers trace records fetched while a live capture runs
+	// (the API poller); the pipeline never waits on it.
+	Records <-chan []trace.Record
+	// ClockOffset, when set, is the Genesys-minus-capture clock offset to
+	// apply instead of estimating it.
+	ClockOffset *time.Duration
+	// Redactor, when set, redacts phone numbers in every SIP message,
+	// comment and Genesys-side frame (redaction is on by default in the
+	// CLI and extcap; nil here means off).
+	Redactor *redact.Redactor
+	// Alerts are the response codes that get an alert comment; nil: none.
+	Alerts *alert.Codes
+	// Webhook, when set, receives each alert.
+	Webhook *alert.Webhook
+	// TLSKeys, when set, decrypts SIP over TLS with these secrets.
+	TLSKeys *tlsdec.KeyLog
+	// InjectSecrets writes the key-log lines each decrypted connection
+	// used as a Decryption Secrets Block before its first packet, so
+	// Wireshark decrypts the original packets (refused with redaction).
+	InjectSecrets bool
+	// Decode tunes the decoder (port hints, limits); zero is the default.
+	Decode decode.Config
+	// Status, when set, receives live counters (the extcap toolbar).
+	Status *Status
+	// Notes are warnings written into the section comment, where an
+	// analyst opening the capture sees them (a trace file that could not
+	// be read, for instance).
+	Notes []string
+
 	// Now and Sleep replace the clock in tests.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -71,17 +114,31 @@ type Progress struct {
 
 // Stats summarises a run.
 type Stats struct {
-	Packets  uint64 // packets written
-	Bytes    uint64 // captured bytes written
-	Filtered uint64 // packets the capture filter dropped
-	Loops    int    // loops completed
-	Dropped  uint64 // live: packets libpcap or the interface dropped
+	Packets     uint64 // wire packets written
+	Bytes       uint64 // captured bytes written
+	Filtered    uint64 // packets the capture filter dropped
+	Loops       int    // loops completed
+	Dropped     uint64 // live: packets libpcap or the interface dropped
+	SIP         uint64 // SIP messages decoded
+	Malformed   uint64 // SIP messages that did not parse
+	Annotated   uint64 // annotation comments written on wire frames
+	GenesysOnly uint64 // frames written for records no packet matched
+	Redacted    uint64 // SIP messages in which something was redacted
+	Alerts      uint64 // alert comments written
+	Decrypted   uint64 // SIP messages decrypted from TLS
+}
+
+// decoding reports whether the run needs the decoder at all: annotation,
+// alerts, redaction and TLS all start from SIP messages.
+func (c *Config) decoding() bool {
+	return c.Trace != nil || c.Records != nil || c.Redactor != nil || c.Alerts != nil || c.TLSKeys != nil
 }
 
 // Run replays cfg.ReplayFile (or captures live with cfg.Live) into cfg.Out
-// until the input ends, an error occurs or ctx is cancelled. Cancellation is not an error: the output is
-// flushed and left valid. A broken output (the reader went away) ends the
-// run with an error wrapping the write error.
+// until the input ends, an error occurs or ctx is cancelled. Cancellation
+// is not an error: the output is flushed and left valid. A broken output
+// (the reader went away) ends the run with an error wrapping the write
+// error.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
 	r, err := newRun(cfg)
 	if err != nil {
@@ -103,9 +160,7 @@ type run struct {
 	log   *slog.Logger
 	sink  *pcapng.Sink
 	stats Stats
-
-	ifaceOut []int // input interface index → sink interface index
-	filters  []*bpf.Filter
+	proc  *processor
 
 	// Pacing: packets are due at wallStart + (virt - virtStart)/speed,
 	// where virt is the packet's timestamp plus loopShift.
@@ -135,6 +190,9 @@ func newRun(cfg Config) (*run, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
+	if cfg.InjectSecrets && cfg.Redactor != nil {
+		return nil, errors.New("injecting TLS secrets is refused while redaction is on: the keys would let anyone decrypt the unredacted SIP; turn redaction off explicitly (--redact false) to inject them")
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -142,171 +200,9 @@ func newRun(cfg Config) (*run, error) {
 	if cfg.Out == nil {
 		return nil, errors.New("pipeline: no output")
 	}
-	return &run{cfg: cfg, log: log, progress: Progress{Loops: cfg.Loops}}, nil
-}
-
-func (r *run) replay(ctx context.Context) error {
-	var lastVirt time.Time
-	for loop := 1; loop <= r.cfg.Loops; loop++ {
-		if ctx.Err() != nil {
-			return nil
-		}
-		src, err := replay.Open(r.cfg.ReplayFile)
-		if err != nil {
-			return err
-		}
-		r.progress.Loop, r.progress.Size = loop, src.Size()
-		if loop == 1 {
-			r.log.Info("replay started", "file", r.cfg.ReplayFile, "format", src.Format(),
-				"speed", r.cfg.Speed, "loops", r.cfg.Loops, "rebase", r.cfg.Rebase, "filter", r.cfg.Filter)
-		}
-		var first, last time.Time
-		err = r.replayOne(ctx, src, &first, &last)
-		src.Close()
-		if err != nil {
-			return err
-		}
-		if !r.started && loop == 1 {
-			// No packets at all: still write a valid section.
-			if err := r.ensureSink(src, 0); err != nil {
-				return err
-			}
-		}
-		r.stats.Loops = loop
-		// The next loop follows the last packet of this one, 1 ms later,
-		// on the virtual time line used for pacing and re-basing.
-		if !first.IsZero() {
-			lastVirt = last.Add(r.loopShift)
-			r.loopShift = lastVirt.Add(time.Millisecond).Sub(first)
-		}
-	}
-	return nil
-}
-
-// replayOne streams one pass over the file. first and last receive the
-// timestamps of its first and last packet.
-func (r *run) replayOne(ctx context.Context, src *replay.Source, first, last *time.Time) error {
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
-		p, err := src.Next()
-		if err == io.EOF {
-			r.progress.Offset = src.Size()
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		ts := p.CI.Timestamp
-		if first.IsZero() {
-			*first = ts
-		}
-		*last = ts
-		if err := r.ensureSink(src, p.CI.InterfaceIndex); err != nil {
-			return err
-		}
-		if f := r.filters[p.CI.InterfaceIndex]; f != nil && !f.Matches(p.CI, p.Data) {
-			r.stats.Filtered++
-			continue
-		}
-		if err := r.pace(ctx, ts.Add(r.loopShift)); err != nil {
-			return nil // cancelled while waiting
-		}
-		ci := p.CI
-		ci.InterfaceIndex = r.ifaceOut[p.CI.InterfaceIndex]
-		if r.cfg.Rebase {
-			ci.Timestamp = ts.Add(r.loopShift + r.rebase)
-		}
-		var opts *pcapngOptions
-		if hasOptions(&p.Options) {
-			opts = &p.Options
-		}
-		if err := r.sink.WritePacket(ci, p.Data, opts); err != nil {
-			return err
-		}
-		r.stats.Packets++
-		r.stats.Bytes += uint64(len(p.Data))
-		if r.stats.Packets&255 == 0 {
-			r.progress.Offset = src.Offset()
-			if err := r.tick(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// ensureSink creates the sink on the first packet and describes every input
-// interface up to idx that the sink does not know yet, in input order.
-func (r *run) ensureSink(src *replay.Source, idx int) error {
-	for len(r.ifaceOut) < src.Interfaces() {
-		in := src.Interface(len(r.ifaceOut))
-		if in.Description == "" && in.Name == "" {
-			in.Description = "replay of " + filepath.Base(r.cfg.ReplayFile)
-		}
-		var out int
-		if r.sink == nil {
-			s, err := pcapng.NewSink(r.cfg.Out, pcapng.Options{
-				Application: r.cfg.Application,
-				Comment:     fmt.Sprintf("%s: replay of %s", r.cfg.Application, filepath.Base(r.cfg.ReplayFile)),
-			}, in)
-			if err != nil {
-				return err
-			}
-			r.sink = s
-		} else {
-			var err error
-			if out, err = r.sink.AddInterface(in); err != nil {
-				return err
-			}
-		}
-		var f *bpf.Filter
-		if r.cfg.Filter != "" {
-			var err error
-			if f, err = bpf.Compile(in.LinkType, int(in.SnapLen), r.cfg.Filter); err != nil {
-				return err
-			}
-		}
-		r.ifaceOut = append(r.ifaceOut, out)
-		r.filters = append(r.filters, f)
-	}
-	if r.sink == nil {
-		// A pcapng file without interfaces: describe a placeholder so the
-		// output is still a readable section.
-		s, err := pcapng.NewSink(r.cfg.Out, pcapng.Options{Application: r.cfg.Application},
-			source.Interface{LinkType: 1, Description: "empty replay"})
-		if err != nil {
-			return err
-		}
-		r.sink = s
-	}
-	if idx >= len(r.ifaceOut) {
-		return fmt.Errorf("%s: packet on undescribed interface %d", r.cfg.ReplayFile, idx)
-	}
-	return nil
-}
-
-// pace waits until the packet with virtual time virt is due, flushing first
-// so Wireshark sees everything before the pause.
-func (r *run) pace(ctx context.Context, virt time.Time) error {
-	if !r.started {
-		r.started = true
-		r.wallStart, r.virtStart = r.cfg.Now(), virt
-		r.lastFlush, r.lastProgress = r.wallStart, r.wallStart
-		r.rebase = r.wallStart.Sub(virt)
-	}
-	if r.cfg.Speed == 0 {
-		return nil
-	}
-	due := r.wallStart.Add(time.Duration(float64(virt.Sub(r.virtStart)) / r.cfg.Speed))
-	wait := due.Sub(r.cfg.Now())
-	if wait < 500*time.Microsecond {
-		return nil
-	}
-	if err := r.flush(); err != nil {
-		return err
-	}
-	return r.cfg.Sleep(ctx, wait)
+	r := &run{cfg: cfg, log: log, progress: Progress{Loops: cfg.Loops}}
+	r.proc = newProcessor(r)
+	return r, nil
 }
 
 // tick runs every few hundred packets: it bounds how long output waits in
@@ -322,6 +218,7 @@ func (r *run) tick() error {
 		r.lastProgress = now
 		r.report(false)
 	}
+	r.proc.publish()
 	return nil
 }
 
@@ -342,12 +239,30 @@ func (r *run) flush() error {
 	return r.sink.Flush()
 }
 
-// finish flushes what was written and logs the summary.
+// finish writes what is still held, flushes and logs the summary.
 func (r *run) finish() error {
-	err := r.flush()
+	var err error
+	if r.sink != nil && r.sink.Err() == nil {
+		err = r.proc.drain()
+	}
+	if ferr := r.flush(); err == nil {
+		err = ferr
+	}
+	r.proc.close()
+	if conns, dec, bad, problem := r.proc.tls.summary(); conns > 0 {
+		level := r.log.Info
+		if bad > 0 {
+			level = r.log.Warn
+		}
+		level("TLS decryption", "connections", conns, "records_decrypted", dec, "records_undecryptable", bad, "first_problem", problem)
+	}
+	r.proc.lastPub = time.Time{}
+	r.proc.publish()
 	r.report(true)
-	r.log.Info("finished", "packets", r.stats.Packets, "bytes", r.stats.Bytes,
-		"filtered", r.stats.Filtered, "loops", r.stats.Loops, "dropped", r.stats.Dropped)
+	s := r.stats
+	r.log.Info("finished", "packets", s.Packets, "bytes", s.Bytes, "filtered", s.Filtered, "loops", s.Loops,
+		"dropped", s.Dropped, "sip", s.SIP, "malformed", s.Malformed, "annotated", s.Annotated,
+		"genesys_only", s.GenesysOnly, "redacted", s.Redacted, "alerts", s.Alerts, "decrypted", s.Decrypted)
 	return err
 }
 

@@ -1,0 +1,384 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/genesys-sip/genesys-sip/internal/correlate"
+	"github.com/genesys-sip/genesys-sip/internal/decode"
+	"github.com/genesys-sip/genesys-sip/internal/pcapng"
+	"github.com/genesys-sip/genesys-sip/internal/sip"
+	"github.com/genesys-sip/genesys-sip/internal/source"
+	"github.com/genesys-sip/genesys-sip/internal/source/bpf"
+	"github.com/genesys-sip/genesys-sip/internal/source/replay"
+	"github.com/genesys-sip/genesys-sip/internal/trace"
+)
+
+// genesysWindow is how far outside the capture's time span a record may lie
+// and still be written as a Genesys-only frame; records further away belong
+// to other captures and are only counted.
+const genesysWindow = time.Minute
+
+// correlation annotates frames with trace records and writes the records
+// no packet matched.
+type correlation struct {
+	p       *processor
+	headers []string
+	fmtr    correlate.Formatter
+
+	// Replay: the result of the matching pass, and cursors into it.
+	res      *correlate.Result
+	next     int
+	only     []*correlate.Record // Genesys-only records to write, time order
+	nextOnly int
+	outside  int // records outside the capture's window, not written
+	lastSh   time.Duration
+
+	// Live: online matching against records as they arrive.
+	engine    *correlate.Engine
+	written   map[int]bool // Seq of records already written as frames
+	lastSkew  time.Time
+	iface     int // sink interface of "Genesys Cloud", -1 until needed
+	haveTrace bool
+}
+
+func newCorrelation(p *processor, headers []string) *correlation {
+	c := &correlation{p: p, headers: headers, iface: -1}
+	c.haveTrace = p.cfg.Trace != nil || p.cfg.Records != nil
+	if red := p.cfg.Redactor; red != nil {
+		c.fmtr.Redact = red
+	}
+	if p.cfg.ClockOffset != nil {
+		c.fmtr.Skew = correlate.Skew{Offset: *p.cfg.ClockOffset, Fixed: true}
+	}
+	return c
+}
+
+func (c *correlation) options() correlate.Options {
+	return correlate.Options{Headers: c.headers, Offset: c.p.cfg.ClockOffset}
+}
+
+// enabled reports whether a replay needs the matching pass.
+func (c *correlation) enabled() bool { return c.p.cfg.Trace != nil }
+
+// records returns every record of the trace index.
+func (c *correlation) records() []trace.Record {
+	var recs []trace.Record
+	if ix := c.p.cfg.Trace; ix != nil {
+		recs = make([]trace.Record, 0, ix.Len())
+		for r := range ix.All() {
+			recs = append(recs, r)
+		}
+	}
+	return recs
+}
+
+// matchingPass reads the replay file once, decoding and matching every SIP
+// message, so the replay that follows knows every pair, the clock offset
+// and the records no packet matched before it writes anything.
+func (r *run) matchingPass(ctx context.Context) error {
+	c := r.proc.corr
+	eng := correlate.New(c.records(), c.options())
+	if t := r.proc.tls; t != nil {
+		t.matching = true
+		defer func() { t.matching = false }()
+	}
+	dec := r.proc.newDecoder()
+	defer dec.Reset()
+	var (
+		msgs        []decode.Message
+		m           sip.Message
+		hvals       [][]byte
+		seq         uint64
+		first, last time.Time
+		filters     []*bpf.Filter
+	)
+	start := time.Now()
+	saved := r.stats.Filtered
+	err := r.readFile(ctx, &filters, func(src *replay.Source, pkt *source.Packet) error {
+		seq++
+		ts := pkt.CI.Timestamp
+		if first.IsZero() || ts.Before(first) {
+			first = ts
+		}
+		if ts.After(last) {
+			last = ts
+		}
+		link := src.Interface(pkt.CI.InterfaceIndex).LinkType
+		msgs = dec.Decode(seq, ts, link, pkt.Data, msgs[:0])
+		for i := range msgs {
+			if err := sip.Parse(msgs[i].Data, &m); err != nil && !isShortBody(err) {
+				continue
+			}
+			hvals = m.Lookup(r.proc.hdrs, hvals)
+			w := correlate.WireMsg{
+				Frame: seq, Index: i, Time: msgs[i].Time, Src: msgs[i].Src, Dst: msgs[i].Dst,
+				CallID: m.CallID, CSeqNum: m.CSeq, CSeqMethod: m.CSeqMethod, Method: m.Method,
+				Status: m.StatusCode, Branch: m.Branch, Headers: hvals,
+			}
+			eng.Observe(&w)
+		}
+		return nil
+	})
+	r.stats.Filtered = saved // counted again by the replay itself
+	if err != nil {
+		return err
+	}
+	res := eng.Finish()
+	c.setResult(&res, first, last)
+	r.log.Info("correlated", "pairs_exact", res.Stats.Exact, "pairs_order", res.Stats.Ordered,
+		"by_call_id", res.Stats.ByCallID, "genesys_only", len(c.only), "outside_capture", c.outside,
+		"skew", res.Skew.String(), "took", time.Since(start).Round(time.Millisecond))
+	if res.Skew.Large() && !res.Skew.Fixed {
+		r.log.Warn("the capture and Genesys clocks differ by more than NTP keeps them (50 ms); comments carry times corrected by the estimate",
+			"offset", correlate.FormatDuration(res.Skew.Offset))
+	}
+	if c.outside > 0 {
+		r.log.Info("trace records outside the capture's time span were not written", "count", c.outside, "margin", genesysWindow)
+	}
+	return nil
+}
+
+func isShortBody(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "shorter than Content-Length")
+}
+
+// setResult keeps a matching pass's result and picks the Genesys-only
+// records to write: those within the capture's time span (± a minute)
+// once corrected for the clock offset.
+func (c *correlation) setResult(res *correlate.Result, first, last time.Time) {
+	c.res = res
+	c.fmtr.Skew = res.Skew
+	for _, r := range res.GenesysOnly {
+		t := c.fmtr.CorrectedTime(r)
+		if first.IsZero() || t.Before(first.Add(-genesysWindow)) || t.After(last.Add(genesysWindow)) {
+			c.outside++
+			continue
+		}
+		c.only = append(c.only, r)
+	}
+	slices.SortStableFunc(c.only, func(a, b *correlate.Record) int { return a.Time.Compare(b.Time) })
+}
+
+func (c *correlation) startLoop() {
+	c.next, c.nextOnly = 0, 0
+}
+
+// report is the clock-offset line of the section comment.
+func (c *correlation) report() string {
+	if c.res == nil {
+		return ""
+	}
+	s := c.res.Stats
+	return c.res.Skew.String() + "; " + itoa(s.Exact+s.Ordered) + " packets annotated from " +
+		itoa(s.Exact+s.Ordered+len(c.only)+c.outside) + " trace records, " + itoa(len(c.only)) + " seen only by Genesys"
+}
+
+// shortReport is the skew for the toolbar.
+func (c *correlation) shortReport() string {
+	sk := c.fmtr.Skew
+	if !sk.Fixed && sk.Pairs == 0 {
+		if c.haveTrace {
+			return "skew ?"
+		}
+		return ""
+	}
+	return "skew " + correlate.FormatDuration(sk.Offset)
+}
+
+// observe matches a message online (live capture with records).
+func (c *correlation) observe(m *decode.Message, target *[]string, index int) {
+	if c.engine == nil {
+		return
+	}
+	w := c.p.wireMsg(m)
+	w.Index = index
+	match, ok := c.engine.Observe(w)
+	if !ok {
+		return
+	}
+	if now := c.p.cfg.Now(); now.Sub(c.lastSkew) > 2*time.Second && c.p.cfg.ClockOffset == nil {
+		c.lastSkew = now
+		c.fmtr.Skew = c.engine.Skew()
+	}
+	*target = append(*target, string(c.fmtr.Append(c.p.comment[:0], &match)))
+	c.written[match.Record.Seq] = true
+	c.p.r.stats.Annotated++
+}
+
+// attach adds the comments of the matching pass to the frame h completes,
+// or to the decrypted PDU of that message.
+func (c *correlation) attach(h *held) {
+	if c.res == nil {
+		return
+	}
+	ms := c.res.Matches
+	for c.next < len(ms) && ms[c.next].Frame < h.seq {
+		c.next++
+	}
+	for ; c.next < len(ms) && ms[c.next].Frame == h.seq; c.next++ {
+		m := &ms[c.next]
+		target := &h.opts.Comments
+		if pdu := h.pduFor(m.Index); pdu != nil {
+			target = &pdu.comments
+		}
+		*target = append(*target, string(c.fmtr.Append(c.p.comment[:0], m)))
+		c.p.r.stats.Annotated++
+	}
+}
+
+// writeDue writes the Genesys-only records whose corrected time comes
+// before a wire frame at ts (shift: that frame's timestamp shift).
+func (c *correlation) writeDue(ts time.Time, shift time.Duration) error {
+	c.lastSh = shift
+	for c.nextOnly < len(c.only) {
+		r := c.only[c.nextOnly]
+		t := c.fmtr.CorrectedTime(r).Add(shift)
+		if t.After(ts) {
+			return nil
+		}
+		if err := c.writeRecord(r, t); err != nil {
+			return err
+		}
+		c.nextOnly++
+	}
+	return nil
+}
+
+// writeRest writes the Genesys-only records after the last packet.
+func (c *correlation) writeRest() error {
+	for ; c.nextOnly < len(c.only); c.nextOnly++ {
+		r := c.only[c.nextOnly]
+		if err := c.writeRecord(r, c.fmtr.CorrectedTime(r).Add(c.lastSh)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addRecords takes records a live poller fetched: they join the online
+// matching, and those that match nothing are written at once (they arrive
+// minutes late, after their packets), in time order.
+func (c *correlation) addRecords(recs []trace.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if c.engine == nil {
+		c.engine = correlate.New(nil, c.options())
+		c.written = map[int]bool{}
+	}
+	c.engine.AddRecords(recs)
+	res := c.engine.Finish()
+	if !res.Skew.Fixed && res.Skew.Pairs > 0 {
+		c.fmtr.Skew = res.Skew
+	}
+	for _, r := range res.GenesysOnly {
+		if c.written[r.Seq] {
+			continue
+		}
+		c.written[r.Seq] = true
+		if err := c.writeRecord(r, c.fmtr.CorrectedTime(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRecord writes a record as an exported PDU on the Genesys Cloud
+// interface: its raw SIP (redacted) dissected as SIP, or without one, its
+// fields as JSON.
+func (c *correlation) writeRecord(r *correlate.Record, t time.Time) error {
+	sink := c.p.r.sink
+	if sink == nil {
+		return nil
+	}
+	if c.iface < 0 {
+		id, err := sink.AddInterface(source.Interface{
+			LinkType:    pcapng.LinkTypeUpperPDU,
+			Name:        "Genesys Cloud",
+			Description: "SIP messages from Genesys Cloud trace records that no packet of this capture matched",
+		})
+		if err != nil {
+			return err
+		}
+		c.iface = id
+	}
+	proto := "sip"
+	msg, err := r.Message()
+	if err != nil {
+		c.p.r.log.Warn("reading a trace record's SIP message", "err", err)
+	}
+	payload := append(c.p.pdu[:0], msg...)
+	if msg != "" {
+		if red := c.p.cfg.Redactor; red != nil {
+			red.Message(payload)
+		}
+	} else {
+		proto = "json"
+		payload = c.recordJSON(payload, r)
+	}
+	pt := pcapng.PortNone
+	switch strings.ToLower(r.Proto) {
+	case "udp", "17":
+		pt = pcapng.PortUDP
+	case "tcp", "tls", "6", "ws", "wss":
+		pt = pcapng.PortTCP
+	case "sctp", "132":
+		pt = pcapng.PortSCTP
+	}
+	var src, dst netip.AddrPort
+	if r.SrcIP.IsValid() && r.DstIP.IsValid() {
+		src, dst = netip.AddrPortFrom(r.SrcIP, r.SrcPort), netip.AddrPortFrom(r.DstIP, r.DstPort)
+	}
+	frame := pcapng.AppendExportedPDU(c.p.pduFrame[:0], proto, src, dst, pt, payload)
+	c.p.pdu, c.p.pduFrame = payload, frame
+	ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(frame), Length: len(frame), InterfaceIndex: c.iface}
+	opts := pcapgo.NgPacketOptions{Comments: []string{string(c.fmtr.AppendGenesysOnly(c.p.comment[:0], r))}}
+	if err := sink.WritePacket(ci, frame, &opts); err != nil {
+		return err
+	}
+	c.p.r.stats.GenesysOnly++
+	return nil
+}
+
+// recordJSON renders a record without raw SIP, numbers redacted.
+func (c *correlation) recordJSON(dst []byte, r *correlate.Record) []byte {
+	users := []string{r.FromUser, r.ToUser, r.RURIUser, r.PIDUser}
+	if red := c.p.cfg.Redactor; red != nil {
+		for i, u := range users {
+			users[i] = red.Number(u)
+		}
+	}
+	b, _ := json.Marshal(struct {
+		Time         time.Time `json:"time"`
+		Key          string    `json:"x_genesys_call_id,omitempty"`
+		Conversation string    `json:"conversation_id,omitempty"`
+		CallID       string    `json:"call_id,omitempty"`
+		Event        string    `json:"event,omitempty"`
+		CSeq         string    `json:"cseq,omitempty"`
+		FromUser     string    `json:"from_user,omitempty"`
+		ToUser       string    `json:"to_user,omitempty"`
+		RURIUser     string    `json:"ruri_user,omitempty"`
+		PIDUser      string    `json:"pid_user,omitempty"`
+		Node         string    `json:"node,omitempty"`
+	}{r.Time, c.redactID(r.Key), c.redactID(r.ConversationID), c.redactID(r.CallID), r.Event(),
+		strings.TrimSpace(itoa(int(r.CSeqNum)) + " " + r.CSeqMethod), users[0], users[1], users[2], users[3], r.Node})
+	return append(dst, b...)
+}
+
+func (c *correlation) redactID(s string) string {
+	if red := c.p.cfg.Redactor; red != nil {
+		return red.CallID(s)
+	}
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
