@@ -142,6 +142,11 @@ func buildSetup(ctx context.Context, o *captureOptions, log *slog.Logger, cliMod
 			}
 		}
 	}
+	if err := setupGenesys(ctx, o, log, cliMode, s); err != nil {
+		if err := optional(err); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -33,7 +34,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 // run is main without the process: tests call it directly.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	if err := app.Run(args); err != nil {
+	if err := app.Run(intersperse(app, args)); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {
 			return ee.code
@@ -77,12 +78,61 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			installCommand(e),
 			uninstallCommand(e),
 			versionCommand(e),
+			redactCommand(e, table),
+			tracesCommand(e),
+			checkCommand(e),
 			sampleCommand(e),
 			argsCommand(e, table),
 		},
 	}
 	sort.Sort(cli.FlagsByName(app.Flags))
 	return app
+}
+
+// intersperse moves the positional arguments of a subcommand after its
+// flags, so `genesys-sip redact IN -w OUT` works: the flag parser urfave/cli
+// uses stops at the first positional argument. A flag's value is recognised
+// from the command's own flag definitions; "--" ends the flags as usual.
+func intersperse(app *cli.App, args []string) []string {
+	if len(args) < 3 {
+		return args
+	}
+	cmd := app.Command(args[1])
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, positional []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			positional = append(positional, rest[i+1:]...)
+			i = len(rest)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	if len(positional) > 0 {
+		out = append(out, "--")
+		out = append(out, positional...)
+	}
+	return out
 }
 
 func versionString() string {

@@ -73,6 +73,7 @@ type processor struct {
 
 	corr    *correlation
 	tls     *tlsState
+	merge   *merger // Genesys-side PCAP frames, nil when none
 	lastPub time.Time
 }
 
@@ -363,6 +364,9 @@ func (p *processor) write(h *held) error {
 	if err := p.corr.writeDue(h.ci.Timestamp, h.shift); err != nil {
 		return err
 	}
+	if err := p.merge.writeDue(h.ci.Timestamp, h.shift); err != nil {
+		return err
+	}
 	if err := p.tls.writeSecrets(h.seq); err != nil {
 		return err
 	}
@@ -392,7 +396,10 @@ func (p *processor) endLoop() error {
 	if err := p.release(true); err != nil {
 		return err
 	}
-	return p.corr.writeRest()
+	if err := p.corr.writeRest(); err != nil {
+		return err
+	}
+	return p.merge.writeRest()
 }
 
 // drain is endLoop for a run that stops early (cancelled, failed).
