@@ -124,7 +124,18 @@ func (e *env) extcapCapture(c *cli.Context, table []arg) error {
 	if err != nil {
 		return fmt.Errorf("cannot open the capture pipe %s: %w", fifo, err)
 	}
-	defer out.Close()
+	err = e.extcapRun(c, table, out)
+	if err != nil {
+		// Say why before the pipe closes: tshark stops reading the
+		// extcap's stderr soon after it sees the end of the capture.
+		fmt.Fprintf(e.stderr, "genesys-sip: %v\n", err)
+		out.Close()
+		return exitError{code: 1}
+	}
+	return out.Close()
+}
+
+func (e *env) extcapRun(c *cli.Context, table []arg, out *os.File) error {
 	opts, err := optionsFrom(c, table)
 	if err != nil {
 		return err

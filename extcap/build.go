@@ -24,6 +24,7 @@ type setup struct {
 	cfg      pipeline.Config
 	warnings []string
 	closers  []func()
+	refresh  func() // the toolbar's Refresh traces button; nil: disabled
 }
 
 func (s *setup) close() {

@@ -75,10 +75,8 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 	}
 	defer closeLog()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
-	// Get EPIPE from writes to stdout too, instead of dying of SIGPIPE.
-	signal.Ignore(syscall.SIGPIPE)
 
 	s, err := buildSetup(ctx, &opts, log, cliMode)
 	defer s.close()
@@ -95,7 +93,10 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 	cfg.Out = out
 	cfg.Notes = s.warnings
 	if tb != nil {
-		cfg.Status = &pipeline.Status{}
+		if cfg.Status == nil { // setupGenesys may have made it for the API state
+			cfg.Status = &pipeline.Status{}
+		}
+		tb.SetRefresh(s.refresh)
 		stopTB := tb.run(ctx, cfg.Status)
 		defer stopTB()
 	}
@@ -108,6 +109,13 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 	st, err := pipeline.Run(ctx, cfg)
 	if prog != nil {
 		prog.done()
+	}
+	if st.TLSUndecryptable > 0 {
+		s.warnings = append(s.warnings, fmt.Sprintf("TLS: %d records of %d connections could not be decrypted (%s)",
+			st.TLSUndecryptable, st.TLSConnections, st.TLSProblem))
+		if cliMode {
+			fmt.Fprintf(e.stderr, "genesys-sip: warning: %s\n", s.warnings[len(s.warnings)-1])
+		}
 	}
 	if !cliMode && err == nil && len(s.warnings) > 0 {
 		// Wireshark shows an extcap's stderr to the user: the capture
@@ -130,6 +138,14 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 		log.Info("stopped by signal", "packets", st.Packets)
 	}
 	return nil
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM, so a run stops cleanly
+// (flush, close, exit 0); SIGPIPE is ignored so a closed stdout gives EPIPE
+// instead of killing the process.
+func signalContext() (context.Context, context.CancelFunc) {
+	signal.Ignore(syscall.SIGPIPE)
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // newLogger builds the diagnostics logger. Wireshark shows anything on an

@@ -70,6 +70,10 @@ type Config struct {
 	// Records delivers trace records fetched while a live capture runs
 	// (the API poller); the pipeline never waits on it.
 	Records <-chan []trace.Record
+	// MergePCAP, when set, is a capture (the Genesys-side PCAP) whose
+	// frames are interleaved into the output of a replay on an interface of
+	// their own, "Genesys Cloud PCAP", moved onto the capture clock.
+	MergePCAP string
 	// ClockOffset, when set, is the Genesys-minus-capture clock offset to
 	// apply instead of estimating it.
 	ClockOffset *time.Duration
@@ -126,6 +130,10 @@ type Stats struct {
 	Redacted    uint64 // SIP messages in which something was redacted
 	Alerts      uint64 // alert comments written
 	Decrypted   uint64 // SIP messages decrypted from TLS
+
+	TLSConnections   int    // TLS connections seen
+	TLSUndecryptable int    // TLS records that could not be decrypted
+	TLSProblem       string // why, for the first connection that had one
 }
 
 // decoding reports whether the run needs the decoder at all: annotation,
@@ -250,6 +258,7 @@ func (r *run) finish() error {
 	}
 	r.proc.close()
 	if conns, dec, bad, problem := r.proc.tls.summary(); conns > 0 {
+		r.stats.TLSConnections, r.stats.TLSUndecryptable, r.stats.TLSProblem = conns, bad, problem
 		level := r.log.Info
 		if bad > 0 {
 			level = r.log.Warn

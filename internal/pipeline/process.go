@@ -92,6 +92,9 @@ func newProcessor(r *run) *processor {
 		p.dec = p.newDecoder()
 	}
 	p.corr = newCorrelation(p, headers)
+	if r.cfg.MergePCAP != "" {
+		p.merge = newMerger(p, r.cfg.MergePCAP)
+	}
 	return p
 }
 
@@ -160,8 +163,10 @@ func (p *processor) message(m *decode.Message, index int, h *held) error {
 	// Comments go on the frame, or on the decrypted PDU of a TLS message.
 	target := &h.opts.Comments
 	if m.Transport == decode.TLS || m.Transport == decode.WSS {
-		d := p.tls.decrypted(m, index, h)
-		target = &d.comments
+		// Mode (a) writes no PDU: comments stay on the encrypted frame.
+		if d := p.tls.decrypted(m, index, h); d != nil {
+			target = &d.comments
+		}
 	}
 	if parsed {
 		p.corr.observe(m, target, index)
@@ -322,8 +327,10 @@ func (p *processor) release(force bool) error {
 const maxLiveHold = 2 * time.Second
 
 // scrub redacts a frame that must leave while part of an unfinished SIP
-// message: its message bytes cannot be parsed yet, so every run of four or
-// more digits in its transport payload gets the redaction token instead.
+// message: its message cannot be parsed whole, so each transport payload is
+// redacted line by line as far as its structure shows (redact.Scrub: what
+// Message would redact in complete lines, every digit group in a line whose
+// place is unknown).
 func (p *processor) scrub(h *held) {
 	red := p.cfg.Redactor
 	if red == nil {
@@ -331,23 +338,8 @@ func (p *processor) scrub(h *held) {
 	}
 	changed := false
 	decode.Payloads(h.link, h.data, func(b []byte) {
-		for i := 0; i < len(b); {
-			if b[i] < '0' || b[i] > '9' {
-				i++
-				continue
-			}
-			j := i
-			for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-				j++
-			}
-			if j-i >= 4 {
-				p.scratch = red.AppendNumber(p.scratch[:0], b[i:j])
-				if len(p.scratch) == j-i {
-					copy(b[i:j], p.scratch)
-					changed = true
-				}
-			}
-			i = j
+		if red.Scrub(b) > 0 {
+			changed = true
 		}
 	})
 	if changed {

@@ -20,7 +20,7 @@ type tlsState struct {
 	keys     *tlsdec.KeyLog
 	iface    int // sink interface of the decrypted PDUs, -1 until needed
 	secrets  []pendingSecret
-	conns    []*tlsHandler
+	conns    []*TLSHandler
 	matching bool // the matching pass runs: no secrets, no statistics
 }
 
@@ -33,19 +33,30 @@ func newTLSState(p *processor) *tlsState {
 	return &tlsState{p: p, keys: p.cfg.TLSKeys, iface: -1}
 }
 
-// handler attaches a decryptor to every TCP connection that starts like TLS.
+// handler attaches a decryptor to every TCP connection that starts like
+// TLS; outside the matching pass it also collects the connection for the
+// summary and, with InjectSecrets, queues its key-log lines as a
+// Decryption Secrets Block before the frame that first needed them.
 func (t *tlsState) handler(f decode.Flow, first []byte) decode.StreamHandler {
 	if !tlsdec.Detect(first) {
 		return nil
 	}
-	h := &tlsHandler{t: t, conn: tlsdec.NewConn(t.keys), client: f, matching: t.matching}
-	// A ClientHello (handshake type 1) comes from the client; a capture
-	// that starts at the ServerHello sees the server first.
-	if len(first) > 5 && first[5] != 1 {
-		h.client = f.Reverse()
+	h := NewTLSHandler(t.keys, f, first)
+	if t.matching {
+		return h
 	}
-	if !t.matching {
-		t.conns = append(t.conns, h)
+	t.conns = append(t.conns, h)
+	if t.p.cfg.InjectSecrets {
+		injected := false
+		h.afterFeed = func(h *TLSHandler) {
+			if injected {
+				return
+			}
+			if lines := h.conn.KeyLogLines(); len(lines) > 0 {
+				injected = true
+				t.secrets = append(t.secrets, pendingSecret{seq: t.p.seq, lines: lines})
+			}
+		}
 	}
 	return h
 }
@@ -127,17 +138,43 @@ func (t *tlsState) summary() (conns, decrypted, undecryptable int, problem strin
 	return
 }
 
-// tlsHandler is the decode.StreamHandler of one TLS connection.
-type tlsHandler struct {
-	t        *tlsState
-	conn     *tlsdec.Conn
-	client   decode.Flow
-	matching bool
-	injected bool
-	out      []byte
+// TLSHandler is the decode.StreamHandler of one TLS connection: it feeds
+// the in-order TCP payload of each direction to a tlsdec.Conn and returns
+// the plaintext for SIP framing.
+type TLSHandler struct {
+	conn   *tlsdec.Conn
+	client decode.Flow
+	out    []byte
+	// afterFeed, when set, runs after each Feed (secret injection).
+	afterFeed func(*TLSHandler)
 }
 
-func (h *tlsHandler) dir(f decode.Flow) tlsdec.Direction {
+// NewTLSHandler returns a handler for a connection whose first payload is
+// first, seen on flow f: a ClientHello comes from the client, anything else
+// (a capture that starts at the ServerHello) from the server.
+func NewTLSHandler(kl *tlsdec.KeyLog, f decode.Flow, first []byte) *TLSHandler {
+	h := &TLSHandler{conn: tlsdec.NewConn(kl), client: f}
+	if len(first) > 5 && first[5] != 1 {
+		h.client = f.Reverse()
+	}
+	return h
+}
+
+// TLSStreamHandler attaches a TLSHandler to every TCP connection that
+// starts like TLS.
+func TLSStreamHandler(kl *tlsdec.KeyLog) decode.StreamHandlerFunc {
+	return func(f decode.Flow, first []byte) decode.StreamHandler {
+		if !tlsdec.Detect(first) {
+			return nil
+		}
+		return NewTLSHandler(kl, f, first)
+	}
+}
+
+// Conn returns the connection's decryptor.
+func (h *TLSHandler) Conn() *tlsdec.Conn { return h.conn }
+
+func (h *TLSHandler) dir(f decode.Flow) tlsdec.Direction {
 	if f == h.client {
 		return tlsdec.ClientToServer
 	}
@@ -146,26 +183,22 @@ func (h *tlsHandler) dir(f decode.Flow) tlsdec.Direction {
 
 // Feed decrypts the records the payload completes and returns their
 // plaintext for SIP framing.
-func (h *tlsHandler) Feed(f decode.Flow, payload, out []byte) ([]byte, error) {
+func (h *TLSHandler) Feed(f decode.Flow, payload, out []byte) ([]byte, error) {
 	h.out = out
 	err := h.conn.Feed(h.dir(f), 0, payload, h.emit)
-	out = h.out
-	h.out = nil
-	if !h.matching && !h.injected && h.t.p.cfg.InjectSecrets {
-		if lines := h.conn.KeyLogLines(); len(lines) > 0 {
-			h.injected = true
-			h.t.secrets = append(h.t.secrets, pendingSecret{seq: h.t.p.seq, lines: lines})
-		}
+	out, h.out = h.out, nil
+	if h.afterFeed != nil {
+		h.afterFeed(h)
 	}
 	return out, err
 }
 
-func (h *tlsHandler) emit(_ tlsdec.Direction, _ uint64, plaintext []byte) {
+func (h *TLSHandler) emit(_ tlsdec.Direction, _ uint64, plaintext []byte) {
 	h.out = append(h.out, plaintext...)
 }
 
 // Gap tells the decryptor bytes of a direction were lost.
-func (h *tlsHandler) Gap(f decode.Flow) { h.conn.Lost(h.dir(f), -1) }
+func (h *TLSHandler) Gap(f decode.Flow) { h.conn.Lost(h.dir(f), -1) }
 
 // Close gives up on records still waiting for keys.
-func (h *tlsHandler) Close() { h.conn.Flush(func(tlsdec.Direction, uint64, []byte) {}) }
+func (h *TLSHandler) Close() { h.conn.Flush(func(tlsdec.Direction, uint64, []byte) {}) }
