@@ -1,14 +1,22 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/genesys-sip/genesys-sip/internal/decode"
 	"github.com/genesys-sip/genesys-sip/internal/scenario"
+	"github.com/genesys-sip/genesys-sip/internal/sip"
 )
 
 // sampleCommand writes synthetic captures and their Genesys trace records:
@@ -30,6 +38,7 @@ func sampleCommand(e *env) *cli.Command {
 			&cli.IntFlag{Name: "packets", Value: 500000, Usage: "bulk: number of SIP packets"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "random seed (same seed, same bytes)"},
 			&cli.StringFlag{Name: "clock-offset", Value: "2.333s", Usage: "Genesys clock minus capture clock in the trace records"},
+			&cli.BoolFlag{Name: "with-trace", Usage: "bulk: also write sample-trace.ndjson, one trace record per SIP message (every packet matches)"},
 		},
 		Action: func(c *cli.Context) error {
 			dir := c.String("output")
@@ -56,6 +65,13 @@ func sampleCommand(e *env) *cli.Command {
 					return err
 				}
 				fmt.Fprintln(e.stdout, capPath)
+				if c.Bool("with-trace") {
+					tracePath := filepath.Join(dir, "sample-trace.ndjson")
+					if err := writeWith(tracePath, func(f *os.File) error { return bulkTrace(f, capPath, offset) }); err != nil {
+						return err
+					}
+					fmt.Fprintln(e.stdout, tracePath)
+				}
 				return nil
 			}
 			opt := scenario.DefaultOptions()
@@ -105,4 +121,32 @@ func writeWith(path string, write func(*os.File) error) error {
 		return fmt.Errorf("sample: writing %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// bulkTrace writes, as NDJSON, one Genesys-style trace record per SIP
+// message of the capture at path, stamped offset later: the benchmark's
+// "every packet matched" trace.
+func bulkTrace(w io.Writer, path string, offset time.Duration) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(bw)
+	opts := captureOptions{CorrelationHeaders: []string{"X-Genesys-Call-ID", "x-inin-cnv"}}
+	set := sip.NewHeaderSet(opts.CorrelationHeaders...)
+	var vals [][]byte
+	_, err := walkMessages(context.Background(), path, &opts, slog.New(slog.DiscardHandler), func(m *decode.Message, s *sip.Message) error {
+		vals = s.Lookup(set, vals)
+		method, reason := string(s.Method), ""
+		if s.IsResponse() {
+			method, reason = strconv.Itoa(s.StatusCode), string(s.Reason)
+		}
+		return enc.Encode(map[string]string{
+			"microTs": strconv.FormatInt(m.Time.Add(offset).UnixMicro(), 10), "call-id": string(vals[0]),
+			"conversationId": string(vals[1]), "callid": string(s.CallID), "method": method, "replyReason": reason,
+			"cseq": string(s.AppendCSeq(nil)), "via1Branch": string(s.Branch),
+			"sourceIp": m.Src.Addr().String(), "destinationIp": m.Dst.Addr().String(),
+		})
+	}, func(uint64, error) {})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
 }

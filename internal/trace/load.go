@@ -706,9 +706,9 @@ func unexpectedRecord(w []byte, pos int, p Position) error {
 		what = "a string"
 	case c == '-' || (c >= '0' && c <= '9'):
 		what = "a number"
-	case c == 't' || c == 'f':
+	case (c == 't' || c == 'f') && isLiteral(w[pos:]):
 		what = "a boolean"
-	case c == 'n':
+	case c == 'n' && isLiteral(w[pos:]):
 		what = "null"
 	case c == '[':
 		what = "an array"

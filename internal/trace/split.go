@@ -153,10 +153,11 @@ func (s *splitter) unexpected(c byte) error {
 		what = "a string"
 	case c == '-' || (c >= '0' && c <= '9'):
 		what = "a number"
-	case c == 't' || c == 'f':
+	case (c == 't' || c == 'f' || c == 'n') && isLiteral(s.buf[s.start:s.end]):
 		what = "a boolean"
-	case c == 'n':
-		what = "null"
+		if c == 'n' {
+			what = "null"
+		}
 	case c == '[':
 		what = "an array"
 	default:
@@ -637,4 +638,22 @@ func lastArrayCut(w []byte) int {
 			return i
 		}
 	}
+}
+
+// isLiteral reports whether b starts with the JSON literal true, false or
+// null followed by the end or a delimiter, so text that merely starts with
+// t, f or n ("this is not JSON") is reported as not JSON.
+func isLiteral(b []byte) bool {
+	for _, lit := range []string{"true", "false", "null"} {
+		if len(b) >= len(lit) && string(b[:len(lit)]) == lit {
+			if len(b) == len(lit) {
+				return true
+			}
+			switch b[len(lit)] {
+			case ' ', '\t', '\r', '\n', ',', ']', '}':
+				return true
+			}
+		}
+	}
+	return false
 }
