@@ -39,6 +39,9 @@ const (
 	cmdWarning     = 8
 )
 
+// maxQueued bounds the messages kept until the output pipe opens.
+const maxQueued = 256
+
 // maxControlPayload bounds one message (the length field has 24 bits).
 const maxControlPayload = 1<<24 - 1 - 2
 
@@ -56,6 +59,9 @@ type toolbar struct {
 	out io.WriteCloser
 	in  io.ReadCloser
 	err error // first write error: the toolbar went away, stop writing
+	// queued holds what was sent before the output pipe finished opening
+	// (opening a FIFO waits for Wireshark's side); it is written then.
+	queued [][]byte
 
 	onRefresh func() // set by the API poller; guarded by mu
 }
@@ -75,6 +81,13 @@ func openToolbar(inPath, outPath string) *toolbar {
 				return
 			}
 			t.out = f
+			for _, m := range t.queued {
+				if _, err := f.Write(m); err != nil {
+					t.err = err
+					break
+				}
+			}
+			t.queued = nil
 		}()
 	}
 	if inPath != "" {
@@ -203,10 +216,17 @@ func (t *toolbar) send(ctrl, cmd byte, payload string) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.out == nil || t.err != nil {
+	if t.err != nil {
 		return
 	}
-	if _, err := t.out.Write(appendControl(nil, ctrl, cmd, payload)); err != nil {
+	msg := appendControl(nil, ctrl, cmd, payload)
+	if t.out == nil {
+		if len(t.queued) < maxQueued {
+			t.queued = append(t.queued, msg)
+		}
+		return
+	}
+	if _, err := t.out.Write(msg); err != nil {
 		t.err = err
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // liveFlushEvery bounds how long a packet waits in the output buffer under
 // continuous traffic; when traffic pauses the source reports idle within
-// its 10 ms read timeout and the buffer is flushed at once. Together they
+// its 5 ms read timeout and the buffer is flushed at once. Together they
 // keep packet-to-FIFO latency well under Wireshark's 50 ms budget.
 const liveFlushEvery = 20 * time.Millisecond
 

@@ -2,9 +2,10 @@
 // gopacket's pcap package, which needs cgo on Unix and loads Npcap on
 // Windows) as a source.Source.
 //
-// The capture runs in immediate mode with a short read timeout, so a packet
-// reaches the pipeline as soon as the kernel has it, and Next returns
-// ErrIdle when nothing arrived for a moment: the pipeline flushes then.
+// The capture runs with a short read timeout (not in immediate mode, see
+// readTimeout), so a packet reaches the pipeline within a few milliseconds,
+// and Next returns ErrIdle when nothing arrived for a moment: the pipeline
+// flushes then.
 package live
 
 import (
