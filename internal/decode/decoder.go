@@ -129,6 +129,13 @@ func (d *Decoder) Advance(now time.Time) {
 // it has handled the Messages returned so far.
 func (d *Decoder) Oldest() (frame uint64, ok bool) { return d.holds.oldest() }
 
+// Holds reports whether unfinished reassembly state (a partial TCP,
+// WebSocket or SCTP message, IP fragments, out-of-order segments) holds
+// bytes of frame. Right after a frame is decoded this tells whether the
+// frame carries part of a message that is not complete yet — the bytes the
+// pipeline must scrub if the decoder later gives that message up.
+func (d *Decoder) Holds(frame uint64) bool { return d.holds.held(frame) }
+
 // Stats returns the counters so far.
 func (d *Decoder) Stats() Stats { return d.stats }
 

@@ -79,6 +79,12 @@ func (h *holds) compact() {
 	h.frames, h.counts, h.head = h.frames[:n], h.counts[:n], 0
 }
 
+// held reports whether frame f is referenced by unfinished state.
+func (h *holds) held(f uint64) bool {
+	i := h.search(f)
+	return i < len(h.frames) && h.frames[i] == f && h.counts[i] > 0
+}
+
 func (h *holds) oldest() (uint64, bool) {
 	if h.head < len(h.frames) {
 		return h.frames[h.head], true

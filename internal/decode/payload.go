@@ -2,7 +2,8 @@ package decode
 
 import "github.com/gopacket/gopacket/layers"
 
-// Payloads calls fn with each innermost transport payload of a frame: the
+// Payloads calls fn with each innermost transport payload of a frame and
+// its offset in the frame: the
 // data of a UDP datagram or TCP segment, the chunks of an SCTP packet, or
 // the bytes of an IP fragment after its IP header, walking through every
 // tunnel the decoder follows. fn may modify the bytes in place (the caller
@@ -12,12 +13,16 @@ import "github.com/gopacket/gopacket/layers"
 // The pipeline uses it to scrub a frame that must leave before the SIP
 // message it carries part of is complete, so not even a fragment of an
 // unredacted phone number leaves the tool.
-func Payloads(link layers.LinkType, frame []byte, fn func(payload []byte)) {
+func Payloads(link layers.LinkType, frame []byte, fn func(off int, payload []byte)) {
 	et, off, v := linkHeader(link, frame)
 	if v != vOK {
 		return
 	}
-	payloadNetwork(et, frame[off:], 0, fn)
+	payloadNetwork(et, frame[off:], 0, func(p []byte) {
+		// p is a sub-slice of frame: its offset is the difference of
+		// their capacities.
+		fn(cap(frame)-cap(p), p)
+	})
 }
 
 func payloadNetwork(et uint16, b []byte, depth int, fn func([]byte)) {

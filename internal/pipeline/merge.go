@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
-	"errors"
 	"io"
 	"time"
 
@@ -10,7 +8,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/genesys-sip/genesys-sip/internal/decode"
-	"github.com/genesys-sip/genesys-sip/internal/sip"
 	"github.com/genesys-sip/genesys-sip/internal/source"
 	"github.com/genesys-sip/genesys-sip/internal/source/replay"
 )
@@ -176,34 +173,14 @@ func (m *merger) write(pkt *source.Packet, t time.Time) error {
 }
 
 // redact rewrites, in place, the phone numbers of a merged frame's
-// transport payloads: each SIP message a payload starts (several when
-// coalesced on TCP; the last may be cut) is redacted as one; bytes that do
-// not start a message (a TCP segment continuing one, for instance) get
-// every run of four or more digits replaced, as a held frame is scrubbed.
+// transport payloads with redact.Scrub: complete SIP lines as the redactor
+// always treats them, lines cut at the segment's edges conservatively.
 func (m *merger) redact(link layers.LinkType, frame []byte) {
 	red := m.p.cfg.Redactor
 	changed := false
-	decode.Payloads(link, frame, func(b []byte) {
-		for len(b) > 0 {
-			if k := sip.KeepAliveLength(b); k > 0 {
-				b = b[k:]
-				continue
-			}
-			n, err := sip.MessageLength(b)
-			switch {
-			case err == nil:
-			case errors.Is(err, sip.ErrIncomplete) && startsSIP(b):
-				n = len(b)
-			default:
-				if m.scrubDigits(b) {
-					changed = true
-				}
-				return
-			}
-			if red.Message(b[:n]) > 0 {
-				changed = true
-			}
-			b = b[n:]
+	decode.Payloads(link, frame, func(_ int, b []byte) {
+		if red.Scrub(b) > 0 {
+			changed = true
 		}
 	})
 	if changed {
@@ -211,41 +188,4 @@ func (m *merger) redact(link layers.LinkType, frame []byte) {
 			m.p.r.log.Debug("checksums of a merged frame", "err", err)
 		}
 	}
-}
-
-// scrubDigits replaces every run of four or more digits in b by its token.
-func (m *merger) scrubDigits(b []byte) bool {
-	red := m.p.cfg.Redactor
-	changed := false
-	for i := 0; i < len(b); {
-		if b[i] < '0' || b[i] > '9' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j-i >= 4 {
-			m.p.scratch = red.AppendNumber(m.p.scratch[:0], b[i:j])
-			if len(m.p.scratch) == j-i {
-				copy(b[i:j], m.p.scratch)
-				changed = true
-			}
-		}
-		i = j
-	}
-	return changed
-}
-
-// startsSIP reports whether b starts with a SIP request or status line
-// (possibly cut).
-func startsSIP(b []byte) bool {
-	if bytes.HasPrefix(b, []byte("SIP/2.0 ")) {
-		return true
-	}
-	if i := bytes.IndexByte(b, '\n'); i > 0 {
-		return bytes.HasSuffix(bytes.TrimRight(b[:i], "\r"), []byte(" SIP/2.0"))
-	}
-	return false
 }

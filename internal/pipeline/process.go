@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -28,6 +29,14 @@ type held struct {
 	// pdus are decrypted SIP messages this frame completes, written as
 	// exported PDUs right after it.
 	pdus []*pdu
+	// partial: right after decoding, unfinished reassembly state held
+	// bytes of this frame. covered: the frame byte ranges of messages that
+	// completed (and were redacted). A partial frame leaves with its
+	// uncovered payload scrubbed: those bytes belong to a message the
+	// decoder gave up on (FIN, gap, idle, end of input) or that is still
+	// incomplete when the frame must go.
+	partial bool
+	covered [][2]int
 }
 
 // pdu is a decrypted (TLS) SIP message written as an exported PDU.
@@ -137,8 +146,16 @@ func (p *processor) frame(pkt *source.Packet, outIface int, link layers.LinkType
 	h.shift = out.Sub(pkt.CI.Timestamp)
 	h.data = append(h.data[:0], pkt.Data...)
 	h.opts = pkt.Options
-	h.pdus = h.pdus[:0]
+	h.pdus, h.covered, h.partial = h.pdus[:0], h.covered[:0], false
 	h.ci.CaptureLength = len(h.data)
+	if red := p.cfg.Redactor; red != nil && len(h.opts.Comments) > 0 {
+		// Comments of the input are output too: redact them like text.
+		cs := make([]string, len(h.opts.Comments))
+		for i, c := range h.opts.Comments {
+			cs[i] = red.Text(c)
+		}
+		h.opts.Comments = cs
+	}
 	if p.dec != nil {
 		p.msgs = p.dec.Decode(p.seq, pkt.CI.Timestamp, link, h.data, p.msgs[:0])
 		for i := range p.msgs {
@@ -146,6 +163,7 @@ func (p *processor) frame(pkt *source.Packet, outIface int, link layers.LinkType
 				return err
 			}
 		}
+		h.partial = p.dec.Holds(p.seq)
 	}
 	p.corr.attach(h)
 	return p.release(false)
@@ -154,11 +172,17 @@ func (p *processor) frame(pkt *source.Packet, outIface int, link layers.LinkType
 // message handles the index'th SIP message completed by frame h.
 func (p *processor) message(m *decode.Message, index int, h *held) error {
 	p.r.stats.SIP++
-	err := sip.Parse(m.Data, &p.sipm)
-	parsed := err == nil || errors.Is(err, sip.ErrShortBody)
-	if !parsed {
-		p.r.stats.Malformed++
-		p.r.log.Debug("malformed SIP message", "frame", m.Frame, "err", err)
+	// Parse only for what needs the identity: online matching (live) and
+	// alerts. Replays get their matches from the matching pass, and
+	// redaction reads the bytes itself.
+	parsed := false
+	if p.corr.engine != nil || p.alertCandidate(m.Data) {
+		err := sip.Parse(m.Data, &p.sipm)
+		parsed = err == nil || errors.Is(err, sip.ErrShortBody)
+		if !parsed {
+			p.r.stats.Malformed++
+			p.r.log.Debug("malformed SIP message", "frame", m.Frame, "err", err)
+		}
 	}
 	// Comments go on the frame, or on the decrypted PDU of a TLS message.
 	target := &h.opts.Comments
@@ -180,6 +204,11 @@ func (p *processor) message(m *decode.Message, index int, h *held) error {
 	if p.cfg.Redactor == nil {
 		return nil
 	}
+	for _, pc := range m.Pieces {
+		if f := p.heldFrame(pc.Frame); f != nil {
+			f.covered = append(f.covered, [2]int{pc.FrameOff, pc.FrameOff + pc.Len})
+		}
+	}
 	if p.cfg.Redactor == nil || len(m.Pieces) == 0 {
 		return nil
 	}
@@ -198,6 +227,19 @@ func (p *processor) message(m *decode.Message, index int, h *held) error {
 		}
 	}
 	return nil
+}
+
+// alertCandidate reports whether b is a response whose status is an alert
+// code, from the status line alone.
+func (p *processor) alertCandidate(b []byte) bool {
+	if p.cfg.Alerts == nil || len(b) < 12 || string(b[:8]) != "SIP/2.0 " {
+		return false
+	}
+	c0, c1, c2 := b[8], b[9], b[10]
+	if c0 < '0' || c0 > '9' || c1 < '0' || c1 > '9' || c2 < '0' || c2 > '9' {
+		return false
+	}
+	return p.cfg.Alerts.Has(int(c0-'0')*100 + int(c1-'0')*10 + int(c2-'0'))
 }
 
 // wireMsg fills p.wire from the parsed message.
@@ -284,9 +326,10 @@ func (p *processor) frameFunc(seq uint64) (layers.LinkType, []byte, bool) {
 }
 
 // release writes the frames no unfinished message needs any more. With
-// force, it writes every held frame (end of input); frames still part of an
-// unfinished message are scrubbed first when redaction is on. In a live
-// capture a frame is never held longer than maxLiveHold.
+// force, it writes every held frame (end of input). In a live capture a
+// frame is never held longer than maxLiveHold. A frame that carried part of
+// an unfinished message leaves with the bytes no completed message covered
+// scrubbed (see held).
 func (p *processor) release(force bool) error {
 	limit := uint64(1<<63 - 1)
 	if p.dec != nil && !force {
@@ -297,15 +340,11 @@ func (p *processor) release(force bool) error {
 	now := p.cfg.Now()
 	for p.qhead < len(p.queue) {
 		h := p.queue[p.qhead]
-		if h.seq >= limit {
-			if !p.r.isLive() || now.Sub(h.since) < maxLiveHold {
-				break
-			}
+		if h.seq >= limit && (!p.r.isLive() || now.Sub(h.since) < maxLiveHold) {
+			break
+		}
+		if h.partial {
 			p.scrub(h)
-		} else if force && p.dec != nil {
-			if o, ok := p.dec.Oldest(); ok && h.seq >= o {
-				p.scrub(h)
-			}
 		}
 		if err := p.write(h); err != nil {
 			return err
@@ -326,19 +365,28 @@ func (p *processor) release(force bool) error {
 // message before it is scrubbed and written anyway.
 const maxLiveHold = 2 * time.Second
 
-// scrub redacts a frame that must leave while part of an unfinished SIP
-// message: its message cannot be parsed whole, so each transport payload is
-// redacted line by line as far as its structure shows (redact.Scrub: what
-// Message would redact in complete lines, every digit group in a line whose
-// place is unknown).
+// scrub redacts the payload bytes of h that no completed message covered:
+// part of a SIP message that never completed cannot be parsed as a whole,
+// so redact.Scrub treats it line by line, conservatively.
 func (p *processor) scrub(h *held) {
 	red := p.cfg.Redactor
 	if red == nil {
 		return
 	}
+	slices.SortFunc(h.covered, func(a, b [2]int) int { return a[0] - b[0] })
 	changed := false
-	decode.Payloads(h.link, h.data, func(b []byte) {
-		if red.Scrub(b) > 0 {
+	decode.Payloads(h.link, h.data, func(off int, pl []byte) {
+		pos, end := off, off+len(pl)
+		for _, c := range h.covered {
+			if c[1] <= pos || c[0] >= end {
+				continue
+			}
+			if c[0] > pos && red.Scrub(h.data[pos:c[0]]) > 0 {
+				changed = true
+			}
+			pos = max(pos, c[1])
+		}
+		if pos < end && red.Scrub(h.data[pos:end]) > 0 {
 			changed = true
 		}
 	})

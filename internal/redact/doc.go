@@ -66,6 +66,10 @@
 // since a token does not depend on other numbers, and it cannot be avoided
 // while tokens stay consistent.
 //
+// Scrub applies the same rules to a piece of a message that cannot be
+// parsed whole (a frame written while the rest of its message is missing),
+// and redacts every digit group of the lines whose place it cannot tell.
+//
 // Digits outside the places listed above (a number embedded in a Call-ID or
 // a Via branch, SDP lines other than o= and p=) are not redacted.
 package redact

@@ -57,3 +57,28 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScrub checks Scrub on any stretch of text: no panic, same length,
+// stable, and without RedactCallIDs only digits change.
+func FuzzScrub(f *testing.F) {
+	fuzzSeeds(f)
+	f.Add([]byte("ntact: <sip:+1555%3\r\n f: \"+1 (555) 123-4567\" <tel:+1-555-123-4567>\r\nCall-ID: 12345@x\r\nTo: <sip:+1555"))
+	a := newTest(f, Config{})
+	b := newTest(f, Config{RedactCallIDs: true, KeepDigits: 2})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		x, y := bytes.Clone(in), bytes.Clone(in)
+		a.Scrub(x)
+		if a.Scrub(y); !bytes.Equal(x, y) || len(x) != len(in) {
+			t.Fatalf("unstable or resized:\n%q\n%q", x, y)
+		}
+		for i := range in {
+			if x[i] != in[i] && !isDigit(in[i]) {
+				t.Fatalf("byte %d (%q) changed:\n%q\n%q", i, in[i], in, x)
+			}
+		}
+		z := bytes.Clone(in)
+		if b.Scrub(z); len(z) != len(in) {
+			t.Fatalf("length %d -> %d", len(in), len(z))
+		}
+	})
+}

@@ -21,6 +21,9 @@ const (
 	// ctxDisplay: display names and free text; space, tab, "/" and the
 	// quoted-pair backslash join digits too.
 	ctxDisplay
+	// ctxAny: text whose place in the message is unknown (Scrub): the
+	// separators of both, and percent-encoding decoded.
+	ctxAny
 )
 
 // unit kinds.
@@ -43,10 +46,10 @@ func unit(b []byte, i, e int, c context) (kind uint8, width int) {
 	case ch == '-' || ch == '.' || ch == '(' || ch == ')':
 		return uSep, 1
 	}
+	if c != ctxUser && (ch == ' ' || ch == '\t' || ch == '/' || ch == '\\') {
+		return uSep, 1
+	}
 	if c == ctxDisplay {
-		if ch == ' ' || ch == '\t' || ch == '/' || ch == '\\' {
-			return uSep, 1
-		}
 		return uOther, 1
 	}
 	if ch != '%' || i+2 >= e || !isHex(b[i+1]) || !isHex(b[i+2]) {

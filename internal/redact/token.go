@@ -19,7 +19,7 @@ const (
 	// window is the length of the digit windows a token must never reproduce.
 	window = 4
 	// cacheSize is the number of remembered tokens (a power of two).
-	cacheSize = 512
+	cacheSize = 16384
 	// cacheMaxDigits is the longest digit string the cache holds.
 	cacheMaxDigits = 32
 	// labelNumber and labelCallID separate the keyed hashes of the two kinds
