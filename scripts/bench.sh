@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make bench: whole-process throughput of genesys-sip against editcap on the
-# same generated capture, reported as ratios measured in this run, then the
-# Go benchmarks with allocs/op. Benchmarks report; they do not gate CI.
+# make bench: whole-process throughput of genesys-sip on a generated capture,
+# reported as ratios against editcap -F pcapng and against the plain replay,
+# all measured in this run, then the Go benchmarks with allocs/op.
+# Benchmarks report; they do not gate CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=bin/genesys-sip
@@ -11,8 +12,12 @@ runs=${BENCH_RUNS:-3}
 mkdir -p "$out"
 command -v editcap >/dev/null || { echo "make bench needs editcap: apt-get install -y wireshark-common" >&2; exit 1; }
 
-in="$out/bulk-$packets.pcap"
-[ -s "$in" ] || "$bin" sample --kind bulk --packets "$packets" -o "$out" >/dev/null && mv -f "$out/sample.pcap" "$in" 2>/dev/null || true
+in="$out/sample.pcap"
+trace="$out/sample-trace.ndjson"
+if [ ! -s "$in" ] || [ ! -s "$trace" ] || [ "$(cat "$out/packets" 2>/dev/null)" != "$packets" ]; then
+  "$bin" sample --kind bulk --packets "$packets" --with-trace -o "$out" >/dev/null
+  echo "$packets" >"$out/packets"
+fi
 size=$(stat -c %s "$in")
 
 # best wall time of $runs runs, in seconds
@@ -26,16 +31,27 @@ best() {
   done
   echo "$b"
 }
+ratio() { echo "$1 / $2" | bc -l; }
 
-echo "input: $in ($packets SIP packets, $((size / 1024 / 1024)) MiB), best of $runs runs each"
+echo "input: $in ($packets SIP packets, $((size / 1024 / 1024)) MiB; trace: one record per SIP message), best of $runs runs"
 ref=$(best editcap -F pcapng "$in" "$out/editcap.pcapng")
-printf '%-58s %8.3f s   1.00x (reference)\n' "editcap -F pcapng" "$ref"
-report() { # name seconds
-  local ratio; ratio=$(echo "$ref / $2" | bc -l)
-  printf '%-58s %8.3f s   %.2fx editcap throughput\n' "$1" "$2" "$ratio"
+replay=("$bin" capture --replay-file "$in" --replay-speed 0)
+plain=$(best "${replay[@]}" --redact false --alert-codes "" -w "$out/plain.pcapng")
+alerts=$(best "${replay[@]}" --redact false -w "$out/alerts.pcapng")
+redacted=$(best "${replay[@]}" -w "$out/redacted.pcapng")
+annotated=$(best "${replay[@]}" --redact false --alert-codes "" --trace-file "$trace" -w "$out/annotated.pcapng")
+everything=$(best "${replay[@]}" --trace-file "$trace" -w "$out/everything.pcapng")
+
+printf '%-52s %8s  %18s  %s\n' "run" "seconds" "throughput/editcap" "cost"
+printf '%-52s %8.3f  %18s  %s\n' "editcap -F pcapng (reference)" "$ref" "1.00x" ""
+row() { # name seconds base basename
+  printf '%-52s %8.3f  %17.2fx  %+.0f%% vs %s\n' "$1" "$2" "$(ratio "$ref" "$2")" "$(echo "($2 / $3 - 1) * 100" | bc -l)" "$4"
 }
-t=$(best "$bin" capture --replay-file "$in" --replay-speed 0 -w "$out/genesys.pcapng")
-report "genesys-sip capture --replay-speed 0" "$t"
+printf '%-52s %8.3f  %17.2fx\n' "plain replay (--redact false --alert-codes '')" "$plain" "$(ratio "$ref" "$plain")"
+row "+ decoding for alerts (--redact false)" "$alerts" "$plain" "plain"
+row "+ redaction (the default)" "$redacted" "$alerts" "alerts"
+row "annotation (--trace-file, no redaction, no alerts)" "$annotated" "$plain" "plain"
+row "everything (--trace-file, redaction, alerts)" "$everything" "$redacted" "redaction"
 
 echo
 echo "Go benchmarks (ns/op, allocs/op):"

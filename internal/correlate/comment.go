@@ -32,6 +32,10 @@ type Formatter struct {
 	Skew Skew
 	// Redact, when set, rewrites keys and free text (redaction on).
 	Redact Redactor
+
+	skewText string // FormatDuration(Skew.Offset), cached
+	skewOf   time.Duration
+	skewSet  bool
 }
 
 // Append appends the comment for a match.
@@ -82,7 +86,12 @@ func (f *Formatter) appendRecord(dst []byte, r *Record) []byte {
 	}
 	dst = appendPair(dst, "method", method)
 	if r.CSeqMethod != "" || r.CSeqNum != 0 {
-		dst = appendPair(dst, "cseq", strconv.FormatUint(uint64(r.CSeqNum), 10)+" "+r.CSeqMethod)
+		// cseq="1 INVITE": always quoted (it has a space); methods are tokens.
+		dst = append(dst, ` cseq="`...)
+		dst = strconv.AppendUint(dst, uint64(r.CSeqNum), 10)
+		dst = append(dst, ' ')
+		dst = appendQuotedBody(dst, r.CSeqMethod)
+		dst = append(dst, '"')
 	}
 	dst = appendPair(dst, "dir", f.Skew.Direction(r.SrcIP, r.DstIP))
 	node := r.Node
@@ -91,10 +100,31 @@ func (f *Formatter) appendRecord(dst []byte, r *Record) []byte {
 	}
 	dst = appendPair(dst, "node", node)
 	if !r.Time.IsZero() {
-		dst = appendPair(dst, "t", f.CorrectedTime(r).UTC().Format("2006-01-02T15:04:05.000000Z"))
+		dst = append(dst, " t="...)
+		dst = f.CorrectedTime(r).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000Z")
 	}
 	if f.Skew.Fixed || f.Skew.Pairs > 0 {
-		dst = appendPair(dst, "skew", FormatDuration(f.Skew.Offset))
+		if !f.skewSet || f.skewOf != f.Skew.Offset {
+			f.skewText, f.skewOf, f.skewSet = FormatDuration(f.Skew.Offset), f.Skew.Offset, true
+		}
+		dst = appendPair(dst, "skew", f.skewText)
+	}
+	return dst
+}
+
+// appendQuotedBody appends s with quotes and backslashes escaped and
+// control characters blanked, as inside a quoted value.
+func appendQuotedBody(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, c)
+		}
 	}
 	return dst
 }
@@ -113,17 +143,7 @@ func appendPair(dst []byte, key, value string) []byte {
 		return append(dst, value...)
 	}
 	dst = append(dst, '"')
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20 || c == 0x7f:
-			dst = append(dst, ' ')
-		default:
-			dst = append(dst, c)
-		}
-	}
+	dst = appendQuotedBody(dst, value)
 	return append(dst, '"')
 }
 
