@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# make demo: generate a sample Genesys BYOC capture, install genesys-sip into a
-# demo HOME (your own Wireshark setup is left alone), replay the capture
-# through the real tshark via the "Genesys SIP" extcap, and show the SIP
-# messages with their Genesys fields.
+# make demo: generate a sample Genesys BYOC capture and the Genesys Cloud trace
+# records of the same calls, install genesys-sip into a demo HOME (your own
+# Wireshark setup is left alone), replay the capture through the real tshark
+# via the "Genesys SIP" extcap with the trace, and show what an analyst sees.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=bin/genesys-sip
@@ -10,32 +10,45 @@ out=out/demo
 rm -rf "$out"
 mkdir -p "$out/home"
 tshark=$(command -v tshark) || { echo "make demo needs tshark: apt-get install -y tshark" >&2; exit 1; }
+export HOME="$PWD/$out/home"
+unset XDG_CONFIG_HOME
+quiet() { grep -v -e '^Running as' -e '^tshark: $' -e '^$' -e 'Main MESSAGE' || true; }
 
 "$bin" sample --kind demo -o "$out" >/dev/null
-HOME="$PWD/$out/home" "$bin" install --tshark "$tshark" >"$out/install.log"
+"$bin" install --tshark "$tshark" >"$out/install.log"
 
 echo "== 1. tshark lists the extcap"
-HOME="$PWD/$out/home" tshark -D 2>/dev/null | grep 'Genesys SIP'
+tshark -D 2>/dev/null | grep 'Genesys SIP'
 
 echo
-echo "== 2. replay $out/sample.pcap through: tshark -i genesys-sip -o extcap.genesys_sip.replayfile:…"
-HOME="$PWD/$out/home" tshark -i genesys-sip \
+echo "== 2. replay $out/sample.pcap with the Genesys trace $out/sample-trace.json through the extcap:"
+echo "   tshark -i genesys-sip -o extcap.genesys_sip.replayfile:… -o extcap.genesys_sip.tracefile:… -w $out/annotated.pcapng"
+tshark -i genesys-sip \
   -o "extcap.genesys_sip.replayfile:$PWD/$out/sample.pcap" \
+  -o "extcap.genesys_sip.tracefile:$PWD/$out/sample-trace.json" \
   -o extcap.genesys_sip.replayspeed:0 \
-  -w "$out/replayed.pcapng" 2>&1 | grep -v -e '^Running as' -e '^tshark: $' -e '^$' -e 'Main MESSAGE' || true
+  -w "$out/annotated.pcapng" 2>&1 | quiet
 
 echo
-echo "== 3. the SIP messages, with genesys.call_id from the Lua dissector"
-printf '%-5s %-15s %-15s %-8s %-4s %s\n' frame src dst method code genesys.call_id
-HOME="$PWD/$out/home" tshark -r "$out/replayed.pcapng" -Y sip -T fields \
-  -e frame.number -e ip.src -e ip.dst -e sip.Method -e sip.Status-Code -e genesys.call_id 2>/dev/null |
-  awk -F'\t' '{ printf "%-5s %-15s %-15s %-8s %-4s %s\n", $1, $2, $3, $4, $5, $6 }'
+echo "== 3. the capture's comment: the clock offset genesys-sip measured"
+capinfos -k "$out/annotated.pcapng" 2>/dev/null | sed -n 's/^Capture comment: *//p' | tr ';' '\n' | sed 's/^ */   /'
 
 echo
-echo "== 4. one call, by its Genesys call id"
-id=$(HOME="$PWD/$out/home" tshark -r "$out/replayed.pcapng" -Y 'sip.Status-Code == 408' -T fields -e genesys.call_id 2>/dev/null | head -1)
-echo "tshark -r $out/replayed.pcapng -Y 'genesys.call_id == \"$id\"'"
-HOME="$PWD/$out/home" tshark -r "$out/replayed.pcapng" -Y "genesys.call_id == \"$id\"" 2>/dev/null
+echo "== 4. every SIP message with its Genesys call id and what Genesys traced for it (phone numbers redacted)"
+printf '%-5s %-15s %-15s %-8s %-4s %-36s %-22s %s\n' frame src dst method code genesys.call_id genesys.trace.event trace.time
+tshark -r "$out/annotated.pcapng" -Y sip -T fields -E occurrence=f \
+  -e frame.number -e ip.src -e ip.dst -e sip.Method -e sip.Status-Code -e genesys.call_id -e genesys.trace.event -e genesys.trace.time 2>/dev/null |
+  awk -F'\t' '{ split($8, t, " "); printf "%-5s %-15s %-15s %-8s %-4s %-36s %-22s %s\n", $1, $2, $3, $4, $5, $6, $7, t[4] }'
 
 echo
-echo "Files in $out/. Install for your own Wireshark with: make install"
+echo "== 5. alerts: tshark -Y genesys.alert"
+tshark -r "$out/annotated.pcapng" -Y genesys.alert -T fields -e frame.number -e genesys.alert.event -e genesys.call_id 2>/dev/null
+
+echo
+echo "== 6. one call, both sides: tshark -Y 'genesys.call_id == \"…\"' (the 408)"
+id=$(tshark -r "$out/annotated.pcapng" -Y 'sip.Status-Code == 408' -T fields -e genesys.call_id 2>/dev/null | head -1)
+tshark -r "$out/annotated.pcapng" -Y "genesys.call_id == \"$id\"" -T fields -e frame.number -e _ws.col.Info -e frame.comment 2>/dev/null |
+  cut -c1-220
+
+echo
+echo "Files in $out/ (open $out/annotated.pcapng in Wireshark with the plugin: make install)."
