@@ -19,6 +19,10 @@ func isBrokenPipe(err error) bool {
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed)
 }
 
+// procPeekNamedPipe is kernel32's PeekNamedPipe, which x/sys/windows does
+// not wrap; with no buffer it only reports whether the pipe is still open.
+var procPeekNamedPipe = windows.NewLazySystemDLL("kernel32.dll").NewProc("PeekNamedPipe")
+
 // watchReader returns a context cancelled when Wireshark closes the named
 // pipe. Windows sends no signal to an extcap when the capture stops, so a
 // paced replay would otherwise only notice at its next write.
@@ -31,8 +35,8 @@ func watchReader(ctx context.Context, f *os.File) context.Context {
 	go func() {
 		defer cancel()
 		for ctx.Err() == nil {
-			if err := windows.PeekNamedPipe(h, nil, 0, nil, nil, nil); err != nil {
-				return
+			if r, _, _ := procPeekNamedPipe.Call(uintptr(h), 0, 0, 0, 0, 0); r == 0 {
+				return // the pipe is broken: Wireshark closed its end
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
