@@ -7,10 +7,11 @@ package alert
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/genesys-sip/genesys-sip/internal/correlate"
 )
 
 // DefaultCodes are the responses alerted on by default.
@@ -69,45 +70,17 @@ type Alert struct {
 //	genesys-alert: status=503 event="503 Service Unavailable" call=<X-Genesys-Call-ID> cseq="1 INVITE" src=… dst=…
 func (a *Alert) AppendComment(dst []byte) []byte {
 	dst = append(dst, "genesys-alert:"...)
-	dst = appendPair(dst, "status", strconv.Itoa(a.Status))
-	dst = appendPair(dst, "event", a.Event)
-	dst = appendPair(dst, "call", a.GenesysCallID)
-	dst = appendPair(dst, "conv", a.Conversation)
-	dst = appendPair(dst, "callid", a.CallID)
-	dst = appendPair(dst, "cseq", a.CSeq)
+	dst = correlate.AppendPair(dst, "status", strconv.Itoa(a.Status))
+	dst = correlate.AppendPair(dst, "event", a.Event)
+	dst = correlate.AppendPair(dst, "call", a.GenesysCallID)
+	dst = correlate.AppendPair(dst, "conv", a.Conversation)
+	dst = correlate.AppendPair(dst, "callid", a.CallID)
+	dst = correlate.AppendPair(dst, "cseq", a.CSeq)
 	if a.Src.IsValid() {
-		dst = appendPair(dst, "src", a.Src.String())
+		dst = correlate.AppendPair(dst, "src", a.Src.String())
 	}
 	if a.Dst.IsValid() {
-		dst = appendPair(dst, "dst", a.Dst.String())
+		dst = correlate.AppendPair(dst, "dst", a.Dst.String())
 	}
 	return dst
 }
-
-// appendPair writes " key=value", double-quoting values with spaces,
-// quotes or backslashes (escaped) and blanking control characters.
-func appendPair(dst []byte, key, value string) []byte {
-	if value == "" {
-		return dst
-	}
-	dst = append(dst, ' ')
-	dst = append(dst, key...)
-	dst = append(dst, '=')
-	if !strings.ContainsAny(value, " \t\"\\=") && !slices.ContainsFunc([]byte(value), isControl) {
-		return append(dst, value...)
-	}
-	dst = append(dst, '"')
-	for i := 0; i < len(value); i++ {
-		switch c := value[i]; {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case isControl(c):
-			dst = append(dst, ' ')
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
-}
-
-func isControl(c byte) bool { return c < 0x20 || c == 0x7f }

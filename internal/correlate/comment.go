@@ -129,9 +129,14 @@ func appendQuotedBody(dst []byte, s string) []byte {
 	return dst
 }
 
-// appendPair appends " key=value", quoting the value when it has spaces,
-// quotes, backslashes or '='; control characters become spaces. Empty values
-// are left out.
+// AppendPair appends " key=value" in the syntax every genesys-sip comment
+// uses (annotations and alerts; the Lua dissector parses it): the value is
+// double-quoted when it has spaces, quotes, backslashes or '=', with \" and
+// \\ escapes; control characters become spaces. Empty values are left out.
+func AppendPair(dst []byte, key, value string) []byte {
+	return appendPair(dst, key, value)
+}
+
 func appendPair(dst []byte, key, value string) []byte {
 	if value == "" {
 		return dst
