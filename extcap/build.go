@@ -75,18 +75,9 @@ func buildSetup(ctx context.Context, o *captureOptions, log *slog.Logger, cliMod
 	}
 
 	if o.Redact {
-		key := []byte(o.RedactKey)
-		if len(key) == 0 {
-			key = []byte(os.Getenv(envRedactKey))
-		}
-		red, err := redact.New(redact.Config{
-			Key:           key,
-			KeepDigits:    o.RedactKeep,
-			Headers:       o.RedactHeaders,
-			RedactCallIDs: o.RedactCallIDs,
-		})
+		red, err := newRedactor(o)
 		if err != nil {
-			return s, fmt.Errorf("redaction: %w", err)
+			return s, err
 		}
 		s.cfg.Redactor = red
 		if o.RedactKeep >= 4 {
@@ -149,6 +140,25 @@ func buildSetup(ctx context.Context, o *captureOptions, log *slog.Logger, cliMod
 		}
 	}
 	return s, nil
+}
+
+// newRedactor builds the redactor the options describe. The key comes from
+// --redact-key, else GENESYS_SIP_REDACT_KEY, else it is random for the run.
+func newRedactor(o *captureOptions) (*redact.Redactor, error) {
+	key := []byte(o.RedactKey)
+	if len(key) == 0 {
+		key = []byte(os.Getenv(envRedactKey))
+	}
+	red, err := redact.New(redact.Config{
+		Key:           key,
+		KeepDigits:    o.RedactKeep,
+		Headers:       o.RedactHeaders,
+		RedactCallIDs: o.RedactCallIDs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redaction: %w", err)
+	}
+	return red, nil
 }
 
 // loadKeys reads the TLS key log (followed while capturing live) and the

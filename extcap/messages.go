@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -110,11 +109,7 @@ func fileCommandSetup(c *cli.Context, table []arg, e *env) (captureOptions, *slo
 	}
 	var red *redact.Redactor
 	if opts.Redact {
-		key := []byte(opts.RedactKey)
-		if len(key) == 0 {
-			key = []byte(os.Getenv(envRedactKey))
-		}
-		if red, err = redact.New(redact.Config{Key: key, RedactCallIDs: opts.RedactCallIDs}); err != nil {
+		if red, err = newRedactor(&opts); err != nil {
 			closeLog()
 			return opts, nil, nil, nil, err
 		}

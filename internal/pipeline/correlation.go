@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -115,15 +116,11 @@ func (r *run) matchingPass(ctx context.Context) error {
 		link := src.Interface(pkt.CI.InterfaceIndex).LinkType
 		msgs = dec.Decode(seq, ts, link, pkt.Data, msgs[:0])
 		for i := range msgs {
-			if err := sip.Parse(msgs[i].Data, &m); err != nil && !isShortBody(err) {
+			if err := sip.Parse(msgs[i].Data, &m); err != nil && !errors.Is(err, sip.ErrShortBody) {
 				continue
 			}
-			hvals = m.Lookup(r.proc.hdrs, hvals)
-			w := correlate.WireMsg{
-				Frame: seq, Index: i, Time: msgs[i].Time, Src: msgs[i].Src, Dst: msgs[i].Dst,
-				CallID: m.CallID, CSeqNum: m.CSeq, CSeqMethod: m.CSeqMethod, Method: m.Method,
-				Status: m.StatusCode, Branch: m.Branch, Headers: hvals,
-			}
+			var w correlate.WireMsg
+			hvals = fillWire(&w, &msgs[i], i, &m, r.proc.hdrs, hvals)
 			eng.Observe(&w)
 		}
 		return nil
@@ -147,8 +144,16 @@ func (r *run) matchingPass(ctx context.Context) error {
 	return nil
 }
 
-func isShortBody(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "shorter than Content-Length")
+// fillWire sets w to the identity of the index'th message m of its frame,
+// parsed as s; hvals is the reused buffer of correlation header values.
+func fillWire(w *correlate.WireMsg, m *decode.Message, index int, s *sip.Message, set sip.HeaderSet, hvals [][]byte) [][]byte {
+	hvals = s.Lookup(set, hvals)
+	*w = correlate.WireMsg{
+		Frame: m.Frame, Index: index, Time: m.Time, Src: m.Src, Dst: m.Dst,
+		CallID: s.CallID, CSeqNum: s.CSeq, CSeqMethod: s.CSeqMethod, Method: s.Method,
+		Status: s.StatusCode, Branch: s.Branch, Headers: hvals,
+	}
+	return hvals
 }
 
 // setResult keeps a matching pass's result and picks the Genesys-only
@@ -199,9 +204,8 @@ func (c *correlation) observe(m *decode.Message, target *[]string, index int) {
 	if c.engine == nil {
 		return
 	}
-	w := c.p.wireMsg(m)
-	w.Index = index
-	match, ok := c.engine.Observe(w)
+	c.p.hvals = fillWire(&c.p.wire, m, index, &c.p.sipm, c.p.hdrs, c.p.hvals)
+	match, ok := c.engine.Observe(&c.p.wire)
 	if !ok {
 		return
 	}

@@ -242,19 +242,6 @@ func (p *processor) alertCandidate(b []byte) bool {
 	return p.cfg.Alerts.Has(int(c0-'0')*100 + int(c1-'0')*10 + int(c2-'0'))
 }
 
-// wireMsg fills p.wire from the parsed message.
-func (p *processor) wireMsg(m *decode.Message) *correlate.WireMsg {
-	w := &p.wire
-	*w = correlate.WireMsg{
-		Frame: m.Frame, Time: m.Time, Src: m.Src, Dst: m.Dst,
-		CallID: p.sipm.CallID, CSeqNum: p.sipm.CSeq, CSeqMethod: p.sipm.CSeqMethod,
-		Method: p.sipm.Method, Status: p.sipm.StatusCode, Branch: p.sipm.Branch,
-	}
-	p.hvals = p.sipm.Lookup(p.hdrs, p.hvals)
-	w.Headers = p.hvals
-	return w
-}
-
 // alert adds an alert comment to the frame that completes an alerted
 // response, and posts it to the webhook.
 func (p *processor) alert(m *decode.Message, target *[]string, ts time.Time) {
