@@ -41,8 +41,9 @@
 // # Tokens
 //
 // A digit group is replaced by a token: separators and "+" stay in place,
-// each digit becomes a digit derived with HMAC-SHA256 from the key and the
-// digits of the group (never from their formatting), so "+1 (555) 123-4567",
+// each digit becomes a digit derived with a keyed chain (AES-256, its key
+// derived from the redaction key with HMAC-SHA256) from the digits of the
+// group (never from their formatting), so "+1 (555) 123-4567",
 // "tel:+1-555-123-4567" and "15551234567" get the same token digits.
 //
 // The token digit at each position depends only on the digits from that

@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"hash"
@@ -24,8 +26,9 @@ const (
 	cacheMaxDigits = 32
 	// labelNumber and labelCallID separate the keyed hashes of the two kinds
 	// of replacement, so one can never be derived from the other.
-	labelNumber = "genesys-sip/redact/number/v1"
+	labelNumber = "genesys-sip/redact/number/v2"
 	labelCallID = "genesys-sip/redact/call-id/v1"
+	labelChain  = "genesys-sip/redact/chain-key/v2"
 )
 
 // cacheEntry remembers the token of one digit string.
@@ -39,11 +42,16 @@ type cacheEntry struct {
 // use; Redactor serialises access to it.
 type tokenizer struct {
 	mac  hash.Hash
-	seed [sha256.Size]byte // chain start: HMAC(key, labelNumber)
+	blk  cipher.Block // AES-256 keyed with HMAC(key, labelChain): the chain's PRF
+	seed chainValue   // chain start: AES(HMAC(key, labelNumber))
 	keep int
 
-	in  [sha256.Size + 1]byte // chain step input
-	sum []byte                // Sum output, cap sha256.Size
+	sum []byte // Sum output, cap sha256.Size
+	// Scratch for the block cipher: buffers passed through cipher.Block's
+	// interface escape, so they live here rather than on the stack.
+	chain chainValue
+	blkIn chainValue
+	rand  [2 * aes.BlockSize]byte
 
 	forbid [(10000 + 63) / 64]uint64 // the 4-digit windows of the current number
 	perms  []byte                    // 10 candidate digits per position
@@ -52,10 +60,21 @@ type tokenizer struct {
 	cache [cacheSize]cacheEntry
 }
 
+// chainValue is one link of a token's keyed chain.
+type chainValue [aes.BlockSize]byte
+
 func newTokenizer(key []byte, keep int) *tokenizer {
 	t := &tokenizer{mac: hmac.New(sha256.New, key), keep: keep, sum: make([]byte, 0, sha256.Size)}
+	t.mac.Write([]byte(labelChain))
+	blk, err := aes.NewCipher(t.mac.Sum(t.sum[:0])) // 32 bytes: AES-256
+	if err != nil {
+		panic("redact: AES-256 with a 32-byte key: " + err.Error()) // cannot happen
+	}
+	t.blk = blk
+	t.mac.Reset()
 	t.mac.Write([]byte(labelNumber))
 	copy(t.seed[:], t.mac.Sum(t.sum[:0]))
+	t.blk.Encrypt(t.seed[:], t.seed[:])
 	return t
 }
 
@@ -141,7 +160,7 @@ func (t *tokenizer) derive(num, tok []byte, variant byte) {
 			t.step(&h, num[i])
 		}
 		if i < m {
-			shuffle(&h, perms[10*i:10*i+10])
+			shuffle(t.draws(&h), perms[10*i:10*i+10])
 		}
 	}
 
@@ -218,13 +237,27 @@ func (t *tokenizer) setForbid(num []byte, on bool) {
 	}
 }
 
-// step replaces h by HMAC(key, h || c).
-func (t *tokenizer) step(h *[sha256.Size]byte, c byte) {
-	t.mac.Reset()
-	copy(t.in[:], h[:])
-	t.in[sha256.Size] = c
-	t.mac.Write(t.in[:])
-	copy(h[:], t.mac.Sum(t.sum[:0]))
+// step replaces h by AES_K(h ⊕ c): a keyed chain (CBC-MAC style) over the
+// digits and positions absorbed so far. The byte c keeps the kinds of steps
+// apart: ASCII digits, positions 1-32 and variants 0x80|v never collide.
+// With AES-NI a new number's token costs about a tenth of the HMAC-SHA256
+// chain this replaced, with the same property: without the key the chain
+// values, and so the tokens, are unpredictable.
+func (t *tokenizer) step(h *chainValue, c byte) {
+	t.chain = *h
+	t.chain[0] ^= c
+	t.blk.Encrypt(t.chain[:], t.chain[:])
+	*h = t.chain
+}
+
+// draws expands h into the 20 bytes a permutation needs: h itself and
+// AES_K(h with its last byte flipped).
+func (t *tokenizer) draws(h *chainValue) *[2 * aes.BlockSize]byte {
+	copy(t.rand[:aes.BlockSize], h[:])
+	t.blkIn = *h
+	t.blkIn[aes.BlockSize-1] ^= 0xff
+	t.blk.Encrypt(t.rand[aes.BlockSize:], t.blkIn[:])
+	return &t.rand
 }
 
 // greedy fills positions i down to 0 with the first valid candidate, or the
@@ -268,7 +301,7 @@ func win(b []byte) uint {
 
 // shuffle writes a keyed permutation of the digits 0-9 into p (Fisher-Yates
 // with 16-bit draws; the modulo bias is below 2^-12).
-func shuffle(h *[sha256.Size]byte, p []byte) {
+func shuffle(h *[2 * aes.BlockSize]byte, p []byte) {
 	for j := range 10 {
 		p[j] = byte(j)
 	}
