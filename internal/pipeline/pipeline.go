@@ -136,10 +136,13 @@ type Stats struct {
 	TLSProblem       string // why, for the first connection that had one
 }
 
-// decoding reports whether the run needs the decoder at all: annotation,
-// alerts, redaction and TLS all start from SIP messages.
+// decoding reports whether the output pass needs the decoder: alerts,
+// redaction and TLS start from SIP messages, and so does annotation in a
+// live capture (online matching). A replay's annotations come from its
+// matching pass, which has a decoder of its own.
 func (c *Config) decoding() bool {
-	return c.Trace != nil || c.Records != nil || c.Redactor != nil || c.Alerts != nil || c.TLSKeys != nil
+	live := c.ReplayFile == "" && c.Live != nil
+	return c.Redactor != nil || c.Alerts != nil || c.TLSKeys != nil || c.Records != nil || (live && c.Trace != nil)
 }
 
 // Run replays cfg.ReplayFile (or captures live with cfg.Live) into cfg.Out
