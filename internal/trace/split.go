@@ -325,6 +325,11 @@ func (s *splitter) fill() error {
 		s.buf = nb
 		s.cur.buf = nb
 	}
+	return s.read()
+}
+
+// read fills the free end of s.buf from the input, noting the end of it.
+func (s *splitter) read() error {
 	n, err := io.ReadFull(s.r, s.buf[s.end:])
 	s.end += n
 	switch err {
@@ -595,16 +600,7 @@ func (s *splitter) fillChunk() error {
 		copy(nb, s.buf[:s.end])
 		s.buf = nb
 	}
-	n, err := io.ReadFull(s.r, s.buf[s.end:])
-	s.end += n
-	switch err {
-	case nil:
-	case io.EOF, io.ErrUnexpectedEOF:
-		s.eof = true
-	default:
-		return err
-	}
-	return nil
+	return s.read()
 }
 
 // lastArrayCut returns the offset of the last '{' in w that looks like the
