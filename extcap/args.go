@@ -350,6 +350,24 @@ func argTable() []arg {
 	}
 }
 
+// selectArgs returns the arguments of table that keep accepts, in order: the
+// subset a subcommand takes.
+func selectArgs(table []arg, keep func(a *arg) bool) []arg {
+	var sub []arg
+	for i := range table {
+		if keep(&table[i]) {
+			sub = append(sub, table[i])
+		}
+	}
+	return sub
+}
+
+// outputPrivacy accepts the Privacy arguments that apply to what a command
+// prints (the key and call-id choices), not to rewriting packets.
+func outputPrivacy(a *arg) bool {
+	return a.Group == "Privacy" && a.Call != "--redact-keep-digits" && a.Call != "--redact-headers"
+}
+
 // defaultValue returns the value applied when an argument is absent: its
 // Default, or a selector's default entry (Wireshark does not pass those).
 func (a *arg) defaultValue() string {

@@ -64,12 +64,9 @@ type callIDDiff struct {
 // correlateCommand is `genesys-sip correlate --csv FILE --trace FILE`: the
 // correlation for people who exported Wireshark's packet list as CSV.
 func correlateCommand(e *env, table []arg) *cli.Command {
-	var sub []arg
-	for _, a := range table {
-		if a.Call == "--correlation-headers" || a.Call == "--clock-offset" || (a.Group == "Privacy" && a.Call != "--redact-keep-digits" && a.Call != "--redact-headers") {
-			sub = append(sub, a)
-		}
-	}
+	sub := selectArgs(table, func(a *arg) bool {
+		return a.Call == "--correlation-headers" || a.Call == "--clock-offset" || outputPrivacy(a)
+	})
 	return &cli.Command{
 		Name:  "correlate",
 		Usage: "pair a Wireshark CSV export with Genesys Cloud trace records",

@@ -351,13 +351,9 @@ func genesysArgs(extra ...string) []arg {
 	for _, c := range extra {
 		skip[c] = false
 	}
-	var sub []arg
-	for _, a := range argTable() {
-		if (a.Group == "Genesys" && !skip[a.Call]) || a.Group == "Debug" {
-			sub = append(sub, a)
-		}
-	}
-	return sub
+	return selectArgs(argTable(), func(a *arg) bool {
+		return (a.Group == "Genesys" && !skip[a.Call]) || a.Group == "Debug"
+	})
 }
 
 // parseWhen reads a --from/--to value: "now"; a signed offset from now

@@ -38,16 +38,9 @@ type sipMessage struct {
 
 // decodeFlags are the options of the commands that decode a capture file.
 func decodeFlags(table []arg) []cli.Flag {
-	var sub []arg
-	for _, a := range table {
-		switch {
-		case a.Call == "--correlation-headers", a.Call == "--tls-keylog", a.Call == "--tls-rsa-key":
-			sub = append(sub, a)
-		case a.Group == "Privacy" && a.Call != "--redact-keep-digits" && a.Call != "--redact-headers":
-			sub = append(sub, a)
-		}
-	}
-	return tableFlags(sub, false)
+	return tableFlags(selectArgs(table, func(a *arg) bool {
+		return a.Call == "--correlation-headers" || a.Call == "--tls-keylog" || a.Call == "--tls-rsa-key" || outputPrivacy(a)
+	}), false)
 }
 
 // walkMessages decodes every SIP message of a capture file in frame order.

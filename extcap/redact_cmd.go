@@ -12,12 +12,9 @@ import (
 // capture pipeline applied to an existing capture, nothing else (no
 // annotation, no alerts), written as pcapng.
 func redactCommand(e *env, table []arg) *cli.Command {
-	var sub []arg
-	for _, a := range table {
-		if a.Group == "Privacy" || a.Group == "Debug" || a.Call == "--tls-keylog" || a.Call == "--tls-rsa-key" {
-			sub = append(sub, a)
-		}
-	}
+	sub := selectArgs(table, func(a *arg) bool {
+		return a.Group == "Privacy" || a.Group == "Debug" || a.Call == "--tls-keylog" || a.Call == "--tls-rsa-key"
+	})
 	return &cli.Command{
 		Name:      "redact",
 		Usage:     "redact phone numbers in an existing capture (length-preserving; checksums repaired)",
