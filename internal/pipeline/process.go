@@ -140,7 +140,10 @@ func (p *processor) startLoop() {
 func (p *processor) frame(pkt *source.Packet, outIface int, link layers.LinkType, out time.Time) error {
 	p.seq++
 	h := p.hold()
-	h.seq, h.link, h.since = p.seq, link, p.cfg.Now()
+	h.seq, h.link = p.seq, link
+	if p.r.isLive() {
+		h.since = p.cfg.Now() // only the live hold limit needs the wall clock
+	}
 	h.ci = pkt.CI
 	h.ci.InterfaceIndex, h.ci.Timestamp = outIface, out
 	h.shift = out.Sub(pkt.CI.Timestamp)
@@ -324,10 +327,14 @@ func (p *processor) release(force bool) error {
 			limit = o
 		}
 	}
-	now := p.cfg.Now()
+	live := p.r.isLive()
+	var now time.Time
+	if live {
+		now = p.cfg.Now()
+	}
 	for p.qhead < len(p.queue) {
 		h := p.queue[p.qhead]
-		if h.seq >= limit && (!p.r.isLive() || now.Sub(h.since) < maxLiveHold) {
+		if h.seq >= limit && (!live || now.Sub(h.since) < maxLiveHold) {
 			break
 		}
 		if h.partial {
