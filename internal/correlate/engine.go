@@ -216,8 +216,12 @@ func New(records []trace.Record, opt Options) *Engine {
 // SIP Call-ID.
 func (e *Engine) AddRecords(records []trace.Record) {
 	start := len(e.recs)
+	// One block per batch: a million records are one allocation, not a
+	// million (the pointers into it stay valid as e.recs grows).
+	block := make([]Record, len(records))
 	for i := range records {
-		e.recs = append(e.recs, &Record{Record: records[i]})
+		block[i].Record = records[i]
+		e.recs = append(e.recs, &block[i])
 	}
 	added := e.recs[start:]
 	slices.SortStableFunc(added, func(a, b *Record) int { return a.Time.Compare(b.Time) })
