@@ -75,11 +75,22 @@ func (f *Formatter) appendRecord(dst []byte, r *Record) []byte {
 	}
 	dst = appendPair(dst, "call", key)
 	dst = appendPair(dst, "conv", conv)
-	event := r.Event()
-	if f.Redact != nil && r.Status != 0 {
-		event = f.Redact.Text(event)
+	switch {
+	case r.Status == 0:
+		dst = appendPair(dst, "event", r.Method)
+	case f.Redact != nil:
+		dst = appendPair(dst, "event", f.Redact.Text(r.Event()))
+	case r.Reason == "":
+		dst = append(dst, " event="...)
+		dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	default:
+		// r.Event() without building it: "408 Request Timeout", quoted.
+		dst = append(dst, ` event="`...)
+		dst = strconv.AppendInt(dst, int64(r.Status), 10)
+		dst = append(dst, ' ')
+		dst = appendQuotedBody(dst, r.Reason)
+		dst = append(dst, '"')
 	}
-	dst = appendPair(dst, "event", event)
 	method := r.Method
 	if method == "" {
 		method = r.CSeqMethod
@@ -101,7 +112,7 @@ func (f *Formatter) appendRecord(dst []byte, r *Record) []byte {
 	dst = appendPair(dst, "node", node)
 	if !r.Time.IsZero() {
 		dst = append(dst, " t="...)
-		dst = f.CorrectedTime(r).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000Z")
+		dst = AppendTime(dst, f.CorrectedTime(r))
 	}
 	if f.Skew.Fixed || f.Skew.Pairs > 0 {
 		if !f.skewSet || f.skewOf != f.Skew.Offset {
@@ -144,7 +155,7 @@ func appendPair(dst []byte, key, value string) []byte {
 	dst = append(dst, ' ')
 	dst = append(dst, key...)
 	dst = append(dst, '=')
-	if !strings.ContainsAny(value, " \t\"\\=") && !hasControl(value) {
+	if !needsQuotes(value) {
 		return append(dst, value...)
 	}
 	dst = append(dst, '"')
@@ -152,11 +163,57 @@ func appendPair(dst []byte, key, value string) []byte {
 	return append(dst, '"')
 }
 
-func hasControl(s string) bool {
+// quoted marks the bytes that make a value need quotes: space, tab, '"',
+// '\\', '=' and control characters.
+var quoted = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	for _, c := range " \t\"\\=\x7f" {
+		t[c] = true
+	}
+	return t
+}()
+
+func needsQuotes(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
+		if quoted[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+// AppendTime appends t in UTC as comments carry it,
+// 2006-01-02T15:04:05.000000Z (microseconds, truncated), like
+// t.UTC().AppendFormat with that layout but several times faster: every
+// annotated packet has one.
+func AppendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, "2006-01-02T15:04:05.000000Z")
+	}
+	dst = append4(dst, y)
+	dst = append(dst, '-')
+	dst = append2(dst, int(mo))
+	dst = append(dst, '-')
+	dst = append2(dst, d)
+	dst = append(dst, 'T')
+	dst = append2(dst, h)
+	dst = append(dst, ':')
+	dst = append2(dst, mi)
+	dst = append(dst, ':')
+	dst = append2(dst, sec)
+	dst = append(dst, '.')
+	us := t.Nanosecond() / 1000
+	dst = append2(dst, us/10000)
+	dst = append2(dst, us/100%100)
+	dst = append2(dst, us%100)
+	return append(dst, 'Z')
+}
+
+func append2(dst []byte, n int) []byte { return append(dst, byte('0'+n/10), byte('0'+n%10)) }
+
+func append4(dst []byte, n int) []byte { return append2(append2(dst, n/100), n%100) }

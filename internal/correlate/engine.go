@@ -21,6 +21,7 @@ package correlate
 
 import (
 	"cmp"
+	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -183,6 +184,13 @@ type Stats struct {
 
 // New builds an engine over records (any order).
 func New(records []trace.Record, opt Options) *Engine {
+	return NewSeq(slices.Values(records), len(records), opt)
+}
+
+// NewSeq builds an engine over the records seq yields (any order), n of
+// them expected: an index's records are copied once, straight into the
+// engine, with no intermediate slice.
+func NewSeq(seq iter.Seq[trace.Record], n int, opt Options) *Engine {
 	if len(opt.Headers) == 0 {
 		opt.Headers = DefaultHeaders()
 	}
@@ -207,7 +215,7 @@ func New(records []trace.Record, opt Options) *Engine {
 		e.headers = append(e.headers, headerKind{name: h, kind: k})
 		e.byHeader = append(e.byHeader, nil)
 	}
-	e.AddRecords(records)
+	e.addSeq(seq, n)
 	return e
 }
 
@@ -215,13 +223,26 @@ func New(records []trace.Record, opt Options) *Engine {
 // join the call of an existing record with the same key, conversation or
 // SIP Call-ID.
 func (e *Engine) AddRecords(records []trace.Record) {
+	e.addSeq(slices.Values(records), len(records))
+}
+
+func (e *Engine) addSeq(seq iter.Seq[trace.Record], n int) {
 	start := len(e.recs)
 	// One block per batch: a million records are one allocation, not a
 	// million (the pointers into it stay valid as e.recs grows).
-	block := make([]Record, len(records))
-	for i := range records {
-		block[i].Record = records[i]
-		e.recs = append(e.recs, &block[i])
+	block := make([]Record, 0, n)
+	for r := range seq {
+		if len(block) == cap(block) {
+			// More than announced: a new block, the old one stays put.
+			block = make([]Record, 0, max(16, n/4))
+		}
+		block = append(block, Record{Record: r})
+		e.recs = append(e.recs, &block[len(block)-1])
+	}
+	if e.matches == nil {
+		// Most records are matched in a replay: one allocation, not a
+		// doubling series.
+		e.matches = make([]Match, 0, len(e.recs))
 	}
 	added := e.recs[start:]
 	slices.SortStableFunc(added, func(a, b *Record) int { return a.Time.Compare(b.Time) })

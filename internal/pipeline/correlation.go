@@ -70,40 +70,42 @@ func (c *correlation) options() correlate.Options {
 // enabled reports whether a replay needs the matching pass.
 func (c *correlation) enabled() bool { return c.p.cfg.Trace != nil }
 
-// records returns every record of the trace index.
-func (c *correlation) records() []trace.Record {
-	var recs []trace.Record
+// newEngine returns an engine over every record of the trace index.
+func (c *correlation) newEngine() *correlate.Engine {
 	if ix := c.p.cfg.Trace; ix != nil {
-		recs = make([]trace.Record, 0, ix.Len())
-		for r := range ix.All() {
-			recs = append(recs, r)
-		}
+		return correlate.NewSeq(ix.All(), ix.Len(), c.options())
 	}
-	return recs
+	return correlate.New(nil, c.options())
 }
 
 // matchingPass reads the replay file once, decoding and matching every SIP
 // message, so the replay that follows knows every pair, the clock offset
 // and the records no packet matched before it writes anything.
+//
+// It runs as two stages on two goroutines: this one reads and decodes
+// (reassembly is sequential), and a matcher parses and matches the
+// messages, handed over in batches with their bytes copied, since the
+// decoder reuses its buffers.
 func (r *run) matchingPass(ctx context.Context) error {
 	c := r.proc.corr
-	eng := correlate.New(c.records(), c.options())
 	if t := r.proc.tls; t != nil {
 		t.matching = true
 		defer func() { t.matching = false }()
 	}
 	dec := r.proc.newDecoder()
 	defer dec.Reset()
+
+	m := newMatcher(c.newEngine(), r.proc.hdrs)
+	go m.run()
 	var (
 		msgs        []decode.Message
-		m           sip.Message
-		hvals       [][]byte
 		seq         uint64
 		first, last time.Time
 		filters     []*bpf.Filter
 	)
 	start := time.Now()
 	saved := r.stats.Filtered
+	b := <-m.free
 	err := r.readFile(ctx, &filters, func(src *replay.Source, pkt *source.Packet) error {
 		seq++
 		ts := pkt.CI.Timestamp
@@ -116,15 +118,17 @@ func (r *run) matchingPass(ctx context.Context) error {
 		link := src.Interface(pkt.CI.InterfaceIndex).LinkType
 		msgs = dec.Decode(seq, ts, link, pkt.Data, msgs[:0])
 		for i := range msgs {
-			if err := sip.Parse(msgs[i].Data, &m); err != nil && !errors.Is(err, sip.ErrShortBody) {
-				continue
-			}
-			var w correlate.WireMsg
-			hvals = fillWire(&w, &msgs[i], i, &m, r.proc.hdrs, hvals)
-			eng.Observe(&w)
+			b.add(&msgs[i], i)
+		}
+		if len(b.msgs) >= batchMessages {
+			m.full <- b
+			b = <-m.free
 		}
 		return nil
 	})
+	m.full <- b
+	close(m.full)
+	eng := <-m.done
 	r.stats.Filtered = saved // counted again by the replay itself
 	if err != nil {
 		return err
@@ -142,6 +146,72 @@ func (r *run) matchingPass(ctx context.Context) error {
 		r.log.Info("trace records outside the capture's time span were not written", "count", c.outside, "margin", genesysWindow)
 	}
 	return nil
+}
+
+// batchMessages is how many messages the matching pass hands over at once.
+const batchMessages = 512
+
+// matchBatch carries decoded messages from the decoding stage to the
+// matcher: their bytes in one buffer, the rest of each message beside.
+type matchBatch struct {
+	data []byte
+	msgs []batchMsg
+}
+
+type batchMsg struct {
+	msg      decode.Message // Data re-pointed into matchBatch.data; no Pieces
+	index    int
+	off, end int
+}
+
+func (b *matchBatch) add(m *decode.Message, index int) {
+	off := len(b.data)
+	b.data = append(b.data, m.Data...)
+	b.msgs = append(b.msgs, batchMsg{
+		msg:   decode.Message{Frame: m.Frame, Time: m.Time, Transport: m.Transport, Src: m.Src, Dst: m.Dst},
+		index: index, off: off, end: len(b.data),
+	})
+}
+
+// matcher is the matching pass's second stage: it parses each message and
+// feeds its identity to the engine, which it owns until done delivers it.
+type matcher struct {
+	eng        *correlate.Engine
+	hdrs       sip.HeaderSet
+	full, free chan *matchBatch
+	done       chan *correlate.Engine
+}
+
+func newMatcher(eng *correlate.Engine, hdrs sip.HeaderSet) *matcher {
+	const batches = 4
+	m := &matcher{eng: eng, hdrs: hdrs, full: make(chan *matchBatch, batches),
+		free: make(chan *matchBatch, batches), done: make(chan *correlate.Engine, 1)}
+	for range batches {
+		m.free <- &matchBatch{}
+	}
+	return m
+}
+
+func (m *matcher) run() {
+	var (
+		s     sip.Message
+		w     correlate.WireMsg
+		hvals [][]byte
+	)
+	for b := range m.full {
+		for i := range b.msgs {
+			bm := &b.msgs[i]
+			bm.msg.Data = b.data[bm.off:bm.end]
+			if err := sip.Parse(bm.msg.Data, &s); err != nil && !errors.Is(err, sip.ErrShortBody) {
+				continue
+			}
+			hvals = fillWire(&w, &bm.msg, bm.index, &s, m.hdrs, hvals)
+			m.eng.Observe(&w)
+		}
+		b.data, b.msgs = b.data[:0], b.msgs[:0]
+		m.free <- b
+	}
+	m.done <- m.eng
 }
 
 // fillWire sets w to the identity of the index'th message m of its frame,
@@ -213,7 +283,7 @@ func (c *correlation) observe(m *decode.Message, target *[]string, index int) {
 		c.lastSkew = now
 		c.fmtr.Skew = c.engine.Skew()
 	}
-	*target = append(*target, string(c.fmtr.Append(c.p.comment[:0], &match)))
+	*target = append(*target, c.p.texts.keep(c.fmtr.Append(c.p.texts.tail(), &match)))
 	c.written[match.Record.Seq] = true
 	c.p.r.stats.Annotated++
 }
@@ -234,7 +304,7 @@ func (c *correlation) attach(h *held) {
 		if pdu := h.pduFor(m.Index); pdu != nil {
 			target = &pdu.comments
 		}
-		*target = append(*target, string(c.fmtr.Append(c.p.comment[:0], m)))
+		*target = append(*target, c.p.texts.keep(c.fmtr.Append(c.p.texts.tail(), m)))
 		c.p.r.stats.Annotated++
 	}
 }
@@ -345,7 +415,7 @@ func (c *correlation) writeRecord(r *correlate.Record, t time.Time) error {
 	frame := pcapng.AppendExportedPDU(c.p.pduFrame[:0], proto, src, dst, pt, payload)
 	c.p.pdu, c.p.pduFrame = payload, frame
 	ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(frame), Length: len(frame), InterfaceIndex: c.iface}
-	opts := pcapgo.NgPacketOptions{Comments: []string{string(c.fmtr.AppendGenesysOnly(c.p.comment[:0], r))}}
+	opts := pcapgo.NgPacketOptions{Comments: []string{c.p.texts.keep(c.fmtr.AppendGenesysOnly(c.p.texts.tail(), r))}}
 	if err := sink.WritePacket(ci, frame, &opts); err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/genesys-sip/genesys-sip/internal/correlate"
 	"github.com/genesys-sip/genesys-sip/internal/pcapng"
 	"github.com/genesys-sip/genesys-sip/internal/source/live"
 )
@@ -41,7 +40,7 @@ func (r *run) capture(ctx context.Context) error {
 	r.proc.ifaceOut = []int{0}
 	if r.cfg.Trace != nil {
 		c := r.proc.corr
-		c.engine = correlate.New(c.records(), c.options())
+		c.engine = c.newEngine()
 		c.written = map[int]bool{}
 	}
 	// Wireshark learns the interface before the first packet arrives.

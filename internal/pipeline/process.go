@@ -37,6 +37,8 @@ type held struct {
 	// incomplete when the frame must go.
 	partial bool
 	covered [][2]int
+	// comments is opts.Comments' storage, kept across reuses of h.
+	comments []string
 }
 
 // pdu is a decrypted (TLS) SIP message written as an exported PDU.
@@ -71,7 +73,7 @@ type processor struct {
 	wire  correlate.WireMsg
 
 	scratch  []byte
-	comment  []byte
+	texts    texts // comment strings
 	pdu      []byte
 	pduFrame []byte
 
@@ -149,16 +151,18 @@ func (p *processor) frame(pkt *source.Packet, outIface int, link layers.LinkType
 	h.shift = out.Sub(pkt.CI.Timestamp)
 	h.data = append(h.data[:0], pkt.Data...)
 	h.opts = pkt.Options
+	// The input's comments are output too (redacted like text), in h's
+	// own slice: comments this run adds are appended there, never to the
+	// source's.
+	h.comments = append(h.comments[:0], pkt.Options.Comments...)
+	if red := p.cfg.Redactor; red != nil {
+		for i, c := range h.comments {
+			h.comments[i] = red.Text(c)
+		}
+	}
+	h.opts.Comments = h.comments
 	h.pdus, h.covered, h.partial = h.pdus[:0], h.covered[:0], false
 	h.ci.CaptureLength = len(h.data)
-	if red := p.cfg.Redactor; red != nil && len(h.opts.Comments) > 0 {
-		// Comments of the input are output too: redact them like text.
-		cs := make([]string, len(h.opts.Comments))
-		for i, c := range h.opts.Comments {
-			cs[i] = red.Text(c)
-		}
-		h.opts.Comments = cs
-	}
 	if p.dec != nil {
 		p.msgs = p.dec.Decode(p.seq, pkt.CI.Timestamp, link, h.data, p.msgs[:0])
 		for i := range p.msgs {
@@ -268,7 +272,7 @@ func (p *processor) alert(m *decode.Message, target *[]string, ts time.Time) {
 		a.CallID, a.GenesysCallID, a.Conversation = red.CallID(a.CallID), red.CallID(a.GenesysCallID), red.CallID(a.Conversation)
 		a.Event = red.Text(a.Event)
 	}
-	*target = append(*target, string(a.AppendComment(p.comment[:0])))
+	*target = append(*target, p.texts.keep(a.AppendComment(p.texts.tail())))
 	p.r.stats.Alerts++
 	if p.cfg.Webhook != nil {
 		p.cfg.Webhook.Send(a)
@@ -345,6 +349,10 @@ func (p *processor) release(force bool) error {
 		}
 		p.queue[p.qhead] = nil
 		p.qhead++
+		// Keep the comment slice's storage (appends may have grown it),
+		// without holding on to the strings.
+		h.comments = h.opts.Comments[:0]
+		clear(h.comments[:cap(h.comments)])
 		p.free = append(p.free, h)
 	}
 	if p.qhead > 1024 && p.qhead*2 > len(p.queue) {
