@@ -100,8 +100,17 @@ const maxVariants = 16
 // flush replaces the digit group collected in r.pos/r.num, spanning
 // b[lo:hi], by its token.
 func (r *Redactor) flush(b []byte, lo, hi int) int {
+	if len(r.num) == 0 {
+		return 0
+	}
+	n := r.replace(b, lo, hi)
+	r.pos, r.num = r.pos[:0], r.num[:0]
+	return n
+}
+
+// replace is flush for a group of at least one digit.
+func (r *Redactor) replace(b []byte, lo, hi int) int {
 	k := len(r.num)
-	defer func() { r.pos, r.num = r.pos[:0], r.num[:0] }()
 	if k < minDigits {
 		return 0
 	}
@@ -208,17 +217,29 @@ func (r *Redactor) headerKind(name []byte) uint8 {
 	for len(name) > 0 && (name[len(name)-1] == ' ' || name[len(name)-1] == '\t') {
 		name = name[:len(name)-1]
 	}
-	if len(name) == 0 || len(name) > cap(r.name) {
+	if len(name) == 0 {
 		return kindNone
 	}
-	r.name = r.name[:0]
-	for _, c := range name {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+next:
+	for _, h := range r.byFirst[lower(name[0])] {
+		if len(h.name) != len(name) {
+			continue
 		}
-		r.name = append(r.name, c)
+		for i := 1; i < len(name); i++ {
+			if lower(name[i]) != h.name[i] {
+				continue next
+			}
+		}
+		return h.kind
 	}
-	return r.kinds[string(r.name)]
+	return kindNone
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // nameAddrs redacts a header value holding a comma-separated list of

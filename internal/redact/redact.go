@@ -68,17 +68,20 @@ const (
 // the key, so for parallelism create one Redactor per goroutine with the
 // same Config.Key: they produce identical output.
 type Redactor struct {
-	mu      sync.Mutex
-	tok     *tokenizer
-	kinds   map[string]uint8 // lower-case header name -> kind
+	mu    sync.Mutex
+	tok   *tokenizer
+	kinds map[string]uint8 // lower-case header name -> kind (New builds byFirst from it)
+	// byFirst holds kinds' names by their first byte: classifying a
+	// header (every line of every message) is a few byte compares, no
+	// hashing and no lower-case copy.
+	byFirst [256][]headerName
 	ruri    bool
 	callIDs bool
 
-	name []byte  // lower-cased header name
-	pos  []int32 // positions of the digits of the current group
-	num  []byte  // the digits of the current group
-	out  []byte  // their token
-	buf  []byte  // Number and Text work area
+	pos []int32 // positions of the digits of the current group
+	num []byte  // the digits of the current group
+	out []byte  // their token
+	buf []byte  // Number and Text work area
 }
 
 // New returns a Redactor for cfg. It fails on an invalid header name, a
@@ -98,7 +101,6 @@ func New(cfg Config) (*Redactor, error) {
 		tok:     newTokenizer(key, cfg.KeepDigits),
 		kinds:   make(map[string]uint8),
 		callIDs: cfg.RedactCallIDs,
-		name:    make([]byte, 0, 64),
 		pos:     make([]int32, 0, 64),
 		num:     make([]byte, 0, 64),
 		out:     make([]byte, 64),
@@ -130,7 +132,15 @@ func New(cfg Config) (*Redactor, error) {
 	// Needed to find the body; they carry no numbers.
 	r.kinds["content-type"], r.kinds["c"] = kindContentType, kindContentType
 	r.kinds["content-length"], r.kinds["l"] = kindContentLength, kindContentLength
+	for name, kind := range r.kinds {
+		r.byFirst[name[0]] = append(r.byFirst[name[0]], headerName{name, kind})
+	}
 	return r, nil
+}
+
+type headerName struct {
+	name string // lower case
+	kind uint8
 }
 
 // addHeader registers a header name and its compact form.
@@ -143,9 +153,6 @@ func (r *Redactor) addHeader(name string, kind uint8) error {
 		if l := longForm(long[0]); l != "" {
 			long = l
 		}
-	}
-	if len(long) > cap(r.name) {
-		return fmt.Errorf("redact: header name %q too long", name)
 	}
 	r.kinds[long] = kind
 	if c := compactForm(long); c != "" {
