@@ -207,3 +207,40 @@ func TestIndexConcurrent(t *testing.T) {
 		t.Errorf("Len = %d", ix.Len())
 	}
 }
+
+// A batch large enough to fill the key maps on several goroutines finds
+// every record by each key, in id order, as a small batch does.
+func TestIndexLargeBatchPostings(t *testing.T) {
+	t0 := time.Date(2025, 11, 25, 10, 0, 0, 0, time.UTC)
+	ix := NewIndex(Options{CorrelationHeaders: []string{"X-Genesys-Call-ID", "x-inin-cnv", "X-Trace"}})
+	var recs []Record
+	for i := range 5000 {
+		recs = append(recs, mkRecord(i, t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	if n := ix.Add(recs...); n != 5000 {
+		t.Fatalf("added %d", n)
+	}
+	check := func(what string, got []Record, want int) {
+		t.Helper()
+		if len(got) != want {
+			t.Fatalf("%s: %d records, want %d", what, len(got), want)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].CSeqNum <= got[i-1].CSeqNum {
+				t.Fatalf("%s: not in id order", what)
+			}
+		}
+	}
+	for k := range 5 {
+		check("key", ix.ByKey(fmt.Sprintf("key-%d", k)), 1000)
+		check("conv", ix.ByConversation(fmt.Sprintf("conv-%d", k)), 1000)
+		check("call-id", ix.ByCallID(fmt.Sprintf("call-%d", k)), 1000)
+	}
+	for k := range 3 {
+		want := 1666 // 5000 = 3*1666 + 2: t0 and t1 get one more
+		if k < 2 {
+			want++
+		}
+		check("header", ix.ByHeader("X-Trace", fmt.Sprintf("t%d", k)), want)
+	}
+}
