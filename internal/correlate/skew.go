@@ -83,7 +83,7 @@ func (e *Engine) estimate() Skew {
 		sender netip.Addr
 		d      time.Duration
 	}
-	var pairs []pair
+	pairs := make([]pair, 0, len(e.matches))
 	for _, m := range e.matches {
 		sender := m.Record.SrcIP
 		if !sender.IsValid() {
@@ -97,7 +97,16 @@ func (e *Engine) estimate() Skew {
 	}
 	// Median per sender, then split the senders at the widest gap between
 	// consecutive medians: below it, Genesys' side.
-	bySender := map[netip.Addr][]time.Duration{}
+	// One backing array for all senders' durations, cut by count.
+	count := map[netip.Addr]int{}
+	for _, p := range pairs {
+		count[p.sender]++
+	}
+	all := make([]time.Duration, 0, len(pairs))
+	bySender := make(map[netip.Addr][]time.Duration, len(count))
+	for a, n := range count {
+		bySender[a], all = all[len(all):len(all):len(all)+n], all[:len(all)+n]
+	}
 	for _, p := range pairs {
 		bySender[p.sender] = append(bySender[p.sender], p.d)
 	}
