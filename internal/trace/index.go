@@ -143,10 +143,9 @@ func (ix *Index) at(id uint32) *crec { return locate(ix.pages, id) }
 // caller holds the write lock.
 func (ix *Index) insert(res *result, rep *Report) {
 	ne := len(ix.extra)
-	first := uint32(ix.n)
 	for i := range res.recs {
 		if ix.n >= math.MaxUint32 {
-			break // four billion records: refuse quietly rather than wrap ids
+			return // four billion records: refuse quietly rather than wrap ids
 		}
 		id := uint32(ix.n)
 		switch {
@@ -160,40 +159,16 @@ func (ix *Index) insert(res *result, rep *Report) {
 		p.b = res.b
 		ix.n++
 		rep.Added++
-		ix.byTime = append(ix.byTime, tid{t: p.t, id: id})
-	}
-	// The key maps are the serial part of a load (the parsing before it
-	// runs on every core): each is filled on a goroutine of its own.
-	n := uint32(ix.n) - first
-	post := func(pl *postings, field int) {
-		for id := first; id < first+n; id++ {
-			pl.add(ix.at(id).str(field), id)
-		}
-	}
-	hdr := func(j int) {
-		for i := uint32(0); i < n; i++ {
-			if r := res.extra[int(i)*ne+j]; r.n > 0 {
-				ix.byHdr[j].add(res.b.arena[r.off:r.off+uint32(r.n)], first+i)
+		ix.key.add(p.str(sKey), id)
+		ix.conv.add(p.str(sConv), id)
+		ix.callID.add(p.str(sCallID), id)
+		for j := 0; j < ne; j++ {
+			if r := res.extra[i*ne+j]; r.n > 0 {
+				ix.byHdr[j].add(res.b.arena[r.off:r.off+uint32(r.n)], id)
 			}
 		}
+		ix.byTime = append(ix.byTime, tid{t: p.t, id: id})
 	}
-	if n < 1024 {
-		post(&ix.key, sKey)
-		post(&ix.conv, sConv)
-		post(&ix.callID, sCallID)
-		for j := 0; j < ne; j++ {
-			hdr(j)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { post(&ix.conv, sConv) })
-	wg.Go(func() { post(&ix.callID, sCallID) })
-	for j := 0; j < ne; j++ {
-		wg.Go(func() { hdr(j) })
-	}
-	post(&ix.key, sKey)
-	wg.Wait()
 }
 
 // settle restores time order after records from id firstID on were
