@@ -81,8 +81,11 @@ local frame_iface = Field.new("frame.interface_name")
 -- The interface genesys-sip writes Genesys-only records on.
 local GENESYS_IFACE = "Genesys Cloud"
 
--- name sets built from the preferences, lower-case
+-- Header names from the preferences, lower-case: name -> true.
 local call_id_names, conv_names = {}, {}
+-- The headers to look for, one entry per name that can be a header name:
+-- { search = "\n" .. name, length = #name, field = f_call_id or f_conv_id }.
+local wanted = {}
 
 local function name_set(list)
     local set = {}
@@ -95,6 +98,22 @@ end
 local function load_prefs()
     call_id_names = name_set(genesys.prefs.call_id_headers)
     conv_names = name_set(genesys.prefs.conversation_headers)
+    wanted = {}
+    for _, set in ipairs({ call_id_names, conv_names }) do
+        for name in pairs(set) do
+            -- Only a token (RFC 3261 section 25.1) can be a header name; a
+            -- name in both lists is a call id, so it is looked for once.
+            local token = string.find(name, "^[!%%%*%+%-%.%w_`'~]+$")
+            local twice = set == conv_names and call_id_names[name]
+            if token and not twice then
+                wanted[#wanted + 1] = {
+                    search = "\n" .. name,
+                    length = #name,
+                    field = call_id_names[name] and f_call_id or f_conv_id,
+                }
+            end
+        end
+    end
 end
 load_prefs()
 
@@ -102,93 +121,181 @@ function genesys.prefs_changed()
     load_prefs()
 end
 
-local function trim(s)
-    return (string.gsub(s, "^[ \t]+", ""):gsub("[ \t\r]+$", ""))
+-- value_span returns the bounds of text[i..j] without leading spaces and
+-- tabs and without trailing spaces, tabs and CRs: a header value.
+local function value_span(text, i, j)
+    local byte = string.byte
+    while i <= j do
+        local c = byte(text, i)
+        if c ~= 32 and c ~= 9 then
+            break
+        end
+        i = i + 1
+    end
+    while j >= i do
+        local c = byte(text, j)
+        if c ~= 32 and c ~= 9 and c ~= 13 then
+            break
+        end
+        j = j - 1
+    end
+    return i, j
 end
 
--- parse_headers splits a SIP header block into
--- { name = lower-case name, value = unfolded value, off = 0-based offset of
---   the value in the block, len = length of the value on its first line }.
-local function parse_headers(text)
-    local headers = {}
-    local pos, n = 1, #text
-    local current = nil
-    while pos <= n do
-        local eol = string.find(text, "\n", pos, true)
-        local stop = eol and (eol - 1) or n
-        local line = string.sub(text, pos, stop)
-        if string.sub(line, -1) == "\r" then
-            line = string.sub(line, 1, -2)
-        end
-        if line == "" then
-            break -- the empty line ends the headers
-        end
-        local first = string.sub(line, 1, 1)
-        if (first == " " or first == "\t") and current then
-            -- folded continuation of the previous header
-            local more = trim(line)
-            if more ~= "" then
-                current.value = trim(current.value .. " " .. more)
-            end
-        else
-            local name, ws, rest = string.match(line, "^([!%%%*%+%-%.%w_`'~]+)([ \t]*):(.*)$")
-            if name then
-                local lead = string.match(rest, "^[ \t]*")
-                local value = trim(rest)
-                current = {
-                    name = string.lower(name),
-                    value = value,
-                    off = (pos - 1) + #name + #ws + 1 + #lead,
-                    len = #value,
-                }
-                headers[#headers + 1] = current
-            else
-                current = nil
-            end
-        end
-        pos = (eol or n) + 1
+-- add_header adds header h (an entry of wanted) from the line that starts at
+-- position first of text, the header block of range, if the name is followed
+-- by optional blanks and a colon (X-Genesys-Call-ID-Not is another header)
+-- and the value is not empty. lower is "\n" .. text in lower case. It
+-- returns the subtree, which it creates if need be.
+local function add_header(tree, subtree, range, text, lower, first, h)
+    -- position x of text is position x + 1 of lower
+    local _, colon = string.find(lower, "^[ \t]*:", first + h.length + 1)
+    if not colon then
+        return subtree
     end
-    return headers
+    colon = colon - 1
+    local eol = string.find(text, "\n", colon, true)
+    local vs, ve = value_span(text, colon + 1, (eol or #text + 1) - 1)
+    local value = string.sub(text, vs, ve)
+    -- the highlighted bytes: the value on the header's first line
+    local off, len = vs - 1, ve - vs + 1
+    -- Folded header (RFC 3261 section 7.3.1): each following line that
+    -- starts with a space or tab continues the value, joined by one space.
+    local pos = eol and eol + 1
+    while pos do
+        local c = string.byte(text, pos) -- nil past the end
+        if c ~= 32 and c ~= 9 then
+            break
+        end
+        eol = string.find(text, "\n", pos, true)
+        local ms, me = value_span(text, pos, (eol or #text + 1) - 1)
+        if me >= ms then
+            local more = string.sub(text, ms, me)
+            value = (value == "") and more or (value .. " " .. more)
+        end
+        pos = eol and eol + 1
+    end
+    if value == "" then
+        return subtree
+    end
+    if not subtree then
+        subtree = tree:add(genesys, range)
+    end
+    local avail = range:len() -- the text may be longer: non-ASCII bytes
+    if off + len > avail then
+        len = avail - off
+    end
+    if len > 0 then
+        subtree:add(h.field, range:range(off, len), value)
+    else
+        subtree:add(h.field, value) -- only on continuation lines: no bytes to show
+    end
+    return subtree
+end
+
+-- next_line[i]: where the next line starting with wanted[i]'s name is;
+-- reused from message to message so that no table is made per message.
+local next_line = {}
+
+-- find_headers adds the configured headers of one SIP header block (a
+-- TvbRange), in the order they appear, and returns the subtree.
+--
+-- A message carries some thirty headers, of which one or two matter, so
+-- instead of splitting every line it lower-cases the block once and looks
+-- for "\n" .. name with a plain find, which runs at C speed. With a "\n" put
+-- in front, the first line is found the same way: a line found at position p
+-- of that string starts at position p of the block. Lines that start with a
+-- blank are continuations, never headers, and "\n" .. name cannot match them.
+local function find_headers(tree, subtree, range)
+    local text = range:string()
+    local lower = string.lower("\n" .. text)
+    local count, found = #wanted, false
+    for i = 1, count do
+        next_line[i] = string.find(lower, wanted[i].search, 1, true) or false
+        found = found or next_line[i] ~= false
+    end
+    if not found then
+        return subtree -- the usual case for a message without Genesys headers
+    end
+    -- The headers end at the first empty line ("\n\n" or "\n\r\n", the
+    -- leading "\n" covering an empty first line); the rest is not searched.
+    local stop = string.find(lower, "\n\n", 1, true) or #lower + 1
+    local crlf = string.find(lower, "\n\r\n", 1, true)
+    if crlf and crlf < stop then
+        stop = crlf
+    end
+    while true do
+        -- the nearest line found; a name that is the start of another one
+        -- (X-Genesys, X-Genesys-Call-ID) finds the same line
+        local first = nil
+        for i = 1, count do
+            local p = next_line[i]
+            if p and (not first or p < first) then
+                first = p
+            end
+        end
+        if not first or first >= stop then
+            return subtree
+        end
+        for i = 1, count do
+            if next_line[i] == first then
+                subtree = add_header(tree, subtree, range, text, lower, first, wanted[i])
+                next_line[i] = string.find(lower, wanted[i].search, first + 1, true) or false
+            end
+        end
+    end
+end
+
+-- quoted_value reads a double-quoted value whose first character is at
+-- position i of s. It returns the value, its \" and \\ undone (a backslash
+-- takes the next character as it is), and the position of the closing quote,
+-- or of the end of s if there is none. It jumps from one quote or backslash
+-- to the next with plain finds rather than going character by character.
+local function quoted_value(s, i)
+    local n = #s
+    local pieces = nil -- the parts of a value with escapes
+    local value, stop
+    while true do
+        local q = string.find(s, '"', i, true)
+        local b = string.find(s, "\\", i, true)
+        if not b or (q and q < b) then
+            -- no backslash before the closing quote, if there is one
+            value, stop = string.sub(s, i, (q or n + 1) - 1), q or n
+            break
+        elseif b == n then
+            value, stop = string.sub(s, i), n -- a backslash at the end stays
+            break
+        end
+        pieces = pieces or {}
+        pieces[#pieces + 1] = string.sub(s, i, b - 1)
+        pieces[#pieces + 1] = string.sub(s, b + 1, b + 1)
+        i = b + 2
+    end
+    if pieces then
+        pieces[#pieces + 1] = value
+        value = table.concat(pieces)
+    end
+    return value, stop
 end
 
 -- parse_pairs reads the key=value pairs after a comment prefix; values may be
 -- double-quoted with \" and \\ escapes.
 local function parse_pairs(s)
-    local pairs_ = {}
-    local i, n = 1, #s
-    while i <= n do
-        local ks, ke = string.find(s, "^[ \t]*[%w_%-%.]+=", i)
-        if not ks then
+    local result = {}
+    local i = 1
+    while true do
+        -- key=value, the value up to the next blank ("^" anchors at i)
+        local _, e, key, value = string.find(s, "^[ \t]*([%w_%-%.]+)=([^ \t]*)", i)
+        if not e then
             break
         end
-        local key = string.match(string.sub(s, ks, ke - 1), "[%w_%-%.]+$")
-        i = ke + 1
-        local value
-        if string.sub(s, i, i) == '"' then
-            local buf = {}
-            i = i + 1
-            while i <= n do
-                local c = string.sub(s, i, i)
-                if c == "\\" and i < n then
-                    buf[#buf + 1] = string.sub(s, i + 1, i + 1)
-                    i = i + 2
-                elseif c == '"' then
-                    i = i + 1
-                    break
-                else
-                    buf[#buf + 1] = c
-                    i = i + 1
-                end
-            end
-            value = table.concat(buf)
-        else
-            local vs, ve = string.find(s, "^[^ \t]*", i)
-            value = string.sub(s, vs, ve)
-            i = ve + 1
+        if string.byte(value) == 34 then -- '"': a quoted value, may hold blanks
+            value, e = quoted_value(s, e - #value + 2)
         end
-        pairs_[key] = value
+        result[key] = value
+        i = e + 1
     end
-    return pairs_
+    return result
 end
 
 -- days_from_civil: days since 1970-01-01 of a proleptic Gregorian date
@@ -288,64 +395,47 @@ local function dissect_alert(tree, text)
     sub:add_proto_expert_info(ef_alert, "Alert: " .. (p.event or text))
 end
 
--- dissect_comments adds the fields of genesys-sip's packet comments; it
--- returns the subtree it created, if any.
-local function dissect_comments(tree)
-    local subtree = nil
-    local function st()
-        if not subtree then
-            subtree = tree:add(genesys)
-        end
-        return subtree
-    end
-    local iface = frame_iface()
-    if iface and iface.value == GENESYS_IFACE then
-        st():add(f_only, true)
-    end
-    for _, c in ipairs({ frame_comment() }) do
-        local text = c.value
+-- dissect_comments adds the fields of genesys-sip's packet comments, the
+-- frame.comment FieldInfos passed after subtree. It returns the subtree,
+-- created if need be.
+local function dissect_comments(tree, subtree, ...)
+    for i = 1, select("#", ...) do
+        local text = (select(i, ...)).value
         if type(text) == "string" then
             if string.sub(text, 1, 8) == "genesys:" then
-                dissect_trace(st(), text)
+                subtree = subtree or tree:add(genesys)
+                dissect_trace(subtree, text)
             elseif string.sub(text, 1, 14) == "genesys-alert:" then
-                dissect_alert(st(), text)
+                subtree = subtree or tree:add(genesys)
+                dissect_alert(subtree, text)
             end
         end
     end
     return subtree
 end
 
-function genesys.dissector(tvb, pinfo, tree)
-    local subtree = dissect_comments(tree)
-    local blocks = { sip_msg_hdr() }
-    for _, block in ipairs(blocks) do
-        local range = block.range
+-- dissect_headers adds the configured headers of every SIP message in the
+-- frame, the sip.msg_hdr FieldInfos passed after subtree.
+local function dissect_headers(tree, subtree, ...)
+    for i = 1, select("#", ...) do
+        local range = (select(i, ...)).range
         if range then
-            local text = range:string()
-            for _, h in ipairs(parse_headers(text)) do
-                local field = nil
-                if call_id_names[h.name] then
-                    field = f_call_id
-                elseif conv_names[h.name] then
-                    field = f_conv_id
-                end
-                if field and h.value ~= "" then
-                    if not subtree then
-                        subtree = tree:add(genesys, range)
-                    end
-                    local len = h.len
-                    if h.off + len > range:len() then
-                        len = range:len() - h.off
-                    end
-                    if len > 0 then
-                        subtree:add(field, range:range(h.off, len), h.value)
-                    else
-                        subtree:add(field, h.value)
-                    end
-                end
-            end
+            subtree = find_headers(tree, subtree, range)
         end
     end
+end
+
+-- Called for every frame. A frame without comments or SIP (RTP, say) costs
+-- three field look-ups: both loops above run zero times.
+function genesys.dissector(tvb, pinfo, tree)
+    local subtree = nil
+    local iface = frame_iface()
+    if iface and iface.value == GENESYS_IFACE then
+        subtree = tree:add(genesys)
+        subtree:add(f_only, true)
+    end
+    subtree = dissect_comments(tree, subtree, frame_comment())
+    dissect_headers(tree, subtree, sip_msg_hdr())
 end
 
 register_postdissector(genesys)

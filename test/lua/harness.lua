@@ -15,7 +15,7 @@ local registered = nil
 local function new_range(text, off, len)
     off = off or 0
     len = len or #text
-    local r = {}
+    local r = { offset = off }
     function r:string() return string.sub(text, off + 1, off + len) end
     function r:len() return len end
     function r:range(o, l)
@@ -70,21 +70,30 @@ NSTime = {
     end,
 }
 
--- A tree records what the dissector adds: "abbr=value" strings.
-local function new_tree(out)
+-- A tree records what the dissector adds: "abbr=value" strings, and with
+-- ranges set, "abbr=value@offset,length" for items with bytes and "genesys@..."
+-- for the protocol item.
+local function new_tree(out, ranges)
     local t = {}
     function t:add_proto_expert_info(e, text)
         out[#out + 1] = "expert:" .. e.expert
     end
     function t:add(what, range_or_value, value)
+        local r = type(range_or_value) == "table" and range_or_value.string and range_or_value
+        local at = (ranges and r) and ("@" .. r.offset .. "," .. r:len()) or ""
         if what.abbr then
-            if type(range_or_value) == "table" and range_or_value.string then
-                -- The displayed value must equal the highlighted bytes
-                -- unless the header was folded.
-                out[#out + 1] = what.abbr .. "=" .. tostring(value or range_or_value:string())
+            if r then
+                -- The highlighted bytes must be the displayed value, or its
+                -- first line if the header was folded.
+                local bytes = r:string()
+                assert(value == nil or value == bytes or string.sub(value, 1, #bytes + 1) == bytes .. " ",
+                    string.format("%s: value %q, highlighted bytes %q", what.abbr, tostring(value), bytes))
+                out[#out + 1] = what.abbr .. "=" .. tostring(value or bytes) .. at
             else
                 out[#out + 1] = what.abbr .. "=" .. tostring(range_or_value)
             end
+        elseif ranges then
+            out[#out + 1] = what.name .. at
         end
         return t
     end
@@ -96,7 +105,7 @@ end
 dofile(dissector_path)
 assert(registered, "the dissector did not register a post-dissector")
 
-local function dissect(header_blocks, comments, iface)
+local function dissect(header_blocks, comments, iface, ranges)
     local infos = {}
     for i, text in ipairs(header_blocks) do
         infos[i] = { range = new_range(text), value = text }
@@ -111,7 +120,7 @@ local function dissect(header_blocks, comments, iface)
         ["frame.interface_name"] = iface and { { value = iface } } or {},
     }
     local out = {}
-    registered.dissector(nil, {}, new_tree(out))
+    registered.dissector(nil, {}, new_tree(out, ranges))
     return table.concat(out, ";")
 end
 
@@ -129,6 +138,36 @@ local cases = {
     { { "X-Genesys-Call-ID: lf-only\nTo: x\n\nbody: X-Genesys-Call-ID: no\n" }, "genesys.call_id=lf-only" },
     { { "X-Genesys-Call-ID:\r\n" }, "" },
     { {}, "" },
+    -- folding: several continuation lines, blanks and CRs trimmed, a blank one skipped
+    { { "X-Genesys-Call-ID:\r\n\tpart1 \r\n  part2\t\r\n \r\nTo: x\r\n" }, "genesys.call_id=part1 part2" },
+    { { "X-Genesys-Call-ID: a\r\n b\r\nTo: x\r\n" }, "genesys.call_id=a b" },
+    -- a continuation line is never a header, even if it reads like one
+    { { "Subject: s\r\n X-Genesys-Call-ID: no\r\n" }, "" },
+    -- the empty line ends the headers, even as the first line
+    { { "\r\nX-Genesys-Call-ID: no\r\n" }, "" },
+    { { "\nX-Genesys-Call-ID: no\n" }, "" },
+    { { "X-Genesys-Call-ID: a\r\n\r\nX-Genesys-Call-ID: body\r\n" }, "genesys.call_id=a" },
+    -- order of appearance, look-alike names, no line end at all
+    { { "x-inin-cnv: c\r\nX-Genesys-Call-IDx: no\r\nX-Genesys-Call-ID : g\r\nX-Genesys-Call-ID: last" },
+        "genesys.conversation_id=c;genesys.call_id=g;genesys.call_id=last" },
+    { { "X-Genesys-Call-ID: a\r\r\nX-Genesys-Call-ID:b \t\r\r\n" }, "genesys.call_id=a;genesys.call_id=b" },
+}
+
+-- Byte ranges: the value on the header's first line; none for a value only on
+-- continuation lines. The protocol item covers the header block.
+local range_cases = {
+    { { "x-genesys-call-id \t :  v1 \r\n" }, "genesys@0,28;genesys.call_id=v1@23,2" },
+    { { "To: x\r\nX-Genesys-Call-ID:\r\n folded\r\n" }, "genesys@0,36;genesys.call_id=folded" },
+    { { "To: x\r\nX-Genesys-Call-ID: a\r\n b\r\nx-inin-cnv:c" },
+        "genesys@0,45;genesys.call_id=a b@26,1;genesys.conversation_id=c@44,1" },
+    { { "To: x\r\n", "X-Genesys-Call-ID: 2nd\r\n" }, "genesys@0,24;genesys.call_id=2nd@19,3" },
+}
+
+-- Preferences: more names, a name in both lists (a call id), a name that is
+-- the start of another, a compact form, a name that cannot be a header name.
+local prefs_cases = {
+    { { "Subject: s1\r\nX-Genesys-Call-ID: g\r\nx-genesys : p\r\nTo: t\r\ni: compact\r\nx:y: z\r\nx: no\r\n" },
+        "genesys.call_id=s1;genesys.call_id=g;genesys.call_id=p;genesys.conversation_id=t;genesys.call_id=compact" },
 }
 
 local full = 'genesys: call=8d2f4c1e-1 conv=conv-1 event="408 Request Timeout" method=INVITE cseq="1 INVITE" ' ..
@@ -148,6 +187,20 @@ local comment_cases = {
         "genesys.alert.event=503 Service Unavailable;expert:genesys.alert.expert" },
     { { "X-Genesys-Call-ID: a\r\n" }, { "genesys: t=garbage skew=fast" }, "eth0",
         "genesys.trace=genesys: t=garbage skew=fast;genesys.call_id=a" },
+    -- quoting: an escaped backslash, any escaped character, no closing quote,
+    -- a backslash at the very end, empty values, a pair after a quoted value
+    -- without a blank, parsing stops at a word that is not a pair
+    { {}, { 'genesys: call="a\\\\b\\xc\\"d"key=k node=',
+        'genesys: cseq="" warn="no closing \\"quote',
+        'genesys: warn="backslash at the end\\',
+        'genesys: call=c1 junk call=c2' }, nil,
+        'genesys.trace=genesys: call="a\\\\b\\xc\\"d"key=k node=;genesys.trace.call_id=a\\bxc"d;genesys.trace.key=k;' ..
+        'genesys.trace=genesys: cseq="" warn="no closing \\"quote;genesys.trace.warn=no closing "quote;expert:genesys.trace.warn.expert;' ..
+        'genesys.trace=genesys: warn="backslash at the end\\;genesys.trace.warn=backslash at the end\\;expert:genesys.trace.warn.expert;' ..
+        'genesys.trace=genesys: call=c1 junk call=c2;genesys.trace.call_id=c1' },
+    -- the Genesys Cloud interface without comments; an alert without pairs
+    { {}, {}, "Genesys Cloud", "genesys.genesys_only=true" },
+    { {}, { "genesys-alert:" }, nil, "genesys.alert=genesys-alert:;expert:genesys.alert.expert" },
 }
 
 local failed = 0
@@ -163,6 +216,23 @@ for i, c in ipairs(cases) do
     if got ~= c[2] then
         failed = failed + 1
         io.stderr:write(string.format("case %d: got %q, want %q\n", i, got, c[2]))
+    end
+end
+for i, c in ipairs(range_cases) do
+    local got = dissect(c[1], nil, nil, true)
+    if got ~= c[2] then
+        failed = failed + 1
+        io.stderr:write(string.format("range case %d: got %q, want %q\n", i, got, c[2]))
+    end
+end
+registered.prefs.call_id_headers = "X-Genesys-Call-ID, x-genesys, Subject ,i,x:y"
+registered.prefs.conversation_headers = "x-inin-cnv,subject,To"
+registered.prefs_changed()
+for i, c in ipairs(prefs_cases) do
+    local got = dissect(c[1])
+    if got ~= c[2] then
+        failed = failed + 1
+        io.stderr:write(string.format("prefs case %d: got %q, want %q\n", i, got, c[2]))
     end
 end
 if failed > 0 then
