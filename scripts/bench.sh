@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bench: whole-process throughput of genesys-sip on a generated capture,
 # reported as ratios against editcap -F pcapng and against the plain replay,
-# all measured in this run, then the Go benchmarks with allocs/op.
+# all measured in this run; the same on a realistic mix (SIP with its RTP);
+# the replay as tshark reads it through the installed extcap, against
+# tshark -r; then the Go benchmarks with allocs/op.
 # Benchmarks report; they do not gate CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +79,38 @@ if [ -r "$mix_src" ] && command -v mergecap >/dev/null; then
   printf '%-52s %8.3f  %17.2fx\n' "plain replay" "$mplain" "$(ratio "$mref" "$mplain")"
   row "+ decoding for alerts" "$malerts" "$mplain" "plain"
   row "+ redaction (the default)" "$mredacted" "$malerts" "alerts"
+fi
+
+# What an analyst waits for: the replay read by tshark through the
+# installed extcap, every packet dissected with the Lua dissector loaded
+# (installed by genesys-sip install, so it runs in both runs), on the first
+# $e2e packets of the same capture. The annotated run includes loading the
+# trace and the matching pass, which tshark waits for.
+e2e=${BENCH_E2E_PACKETS:-100000}
+if command -v tshark >/dev/null; then
+  e2edir="$out/e2e"
+  mkdir -p "$e2edir/home"
+  if [ ! -s "$e2edir/sample.pcap" ] || [ "$(cat "$e2edir/packets" 2>/dev/null)" != "$e2e" ]; then
+    "$bin" sample --kind bulk --packets "$e2e" --with-trace -o "$e2edir" >/dev/null
+    echo "$e2e" >"$e2edir/packets"
+  fi
+  HOME="$PWD/$e2edir/home" XDG_CONFIG_HOME= "$bin" install --tshark "$(command -v tshark)" >/dev/null
+  ts() { HOME="$PWD/$e2edir/home" XDG_CONFIG_HOME= tshark -i genesys-sip -o "extcap.genesys_sip.replayfile:$PWD/$e2edir/sample.pcap" \
+    -o extcap.genesys_sip.replayspeed:0 "$@"; }
+  trace_pref=(-o "extcap.genesys_sip.tracefile:$PWD/$e2edir/sample-trace.ndjson")
+  tread=$(best tshark -r "$e2edir/sample.pcap")
+  tplain=$(best ts -o extcap.genesys_sip.redact:false)
+  tannot=$(best ts -o extcap.genesys_sip.redact:false "${trace_pref[@]}")
+  tred=$(best ts)
+  tall=$(best ts "${trace_pref[@]}")
+  echo
+  echo "replay read by tshark (tshark -i genesys-sip, every packet dissected, genesys.lua loaded), $e2e packets:"
+  printf '%-52s %8.3f\n' "tshark -r of the capture (reference, no extcap)" "$tread"
+  printf '%-52s %8.3f  %17.2fx of tshark -r\n' "replay (-o extcap.genesys_sip.redact:false)" "$tplain" "$(ratio "$tplain" "$tread")"
+  erow() { printf '%-52s %8.3f  %18s  %+.0f%% vs %s\n' "$1" "$2" "" "$(echo "($2 / $3 - 1) * 100" | bc -l)" "$4"; }
+  erow "+ annotation (-o extcap.genesys_sip.tracefile:...)" "$tannot" "$tplain" "replay"
+  erow "replay with redaction (the default)" "$tred" "$tplain" "replay"
+  erow "redaction and annotation" "$tall" "$tred" "redaction"
 fi
 
 echo
