@@ -147,6 +147,34 @@ end
 -- by optional blanks and a colon (X-Genesys-Call-ID-Not is another header)
 -- and the value is not empty. lower is "\n" .. text in lower case. It
 -- returns the subtree, which it creates if need be.
+-- utf8_safe returns s with every byte that does not belong to a valid
+-- UTF-8 sequence replaced by U+FFFD, since field values must be UTF-8 (the
+-- header block is read as raw bytes, so that offsets stay exact).
+local function utf8_safe(s)
+    if not string.find(s, "[\128-\255]") then
+        return s
+    end
+    local out, i, n = {}, 1, #s
+    while i <= n do
+        local c = string.byte(s, i)
+        local len = (c < 0x80 and 1) or (c >= 0xC2 and c <= 0xDF and 2)
+            or (c >= 0xE0 and c <= 0xEF and 3) or (c >= 0xF0 and c <= 0xF4 and 4) or 0
+        local ok = len > 0 and i + len - 1 <= n
+        for k = 1, len - 1 do
+            local d = ok and string.byte(s, i + k)
+            ok = ok and d >= 0x80 and d <= 0xBF
+        end
+        if ok then
+            out[#out + 1] = string.sub(s, i, i + len - 1)
+            i = i + len
+        else
+            out[#out + 1] = "\239\191\189"
+            i = i + 1
+        end
+    end
+    return table.concat(out)
+end
+
 local function add_header(tree, subtree, range, text, lower, first, h)
     -- position x of text is position x + 1 of lower
     local _, colon = string.find(lower, "^[ \t]*:", first + h.length + 1)
@@ -178,10 +206,11 @@ local function add_header(tree, subtree, range, text, lower, first, h)
     if value == "" then
         return subtree
     end
+    value = utf8_safe(value)
     if not subtree then
         subtree = tree:add(genesys, range)
     end
-    local avail = range:len() -- the text may be longer: non-ASCII bytes
+    local avail = range:len()
     if off + len > avail then
         len = avail - off
     end
@@ -207,7 +236,7 @@ local next_line = {}
 -- of that string starts at position p of the block. Lines that start with a
 -- blank are continuations, never headers, and "\n" .. name cannot match them.
 local function find_headers(tree, subtree, range)
-    local text = range:string()
+    local text = range:raw() -- bytes as they are: offsets stay exact after non-ASCII
     local lower = string.lower("\n" .. text)
     local count, found = #wanted, false
     for i = 1, count do

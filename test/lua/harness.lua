@@ -12,11 +12,47 @@ local dissector_path = arg[1]
 local current = {}     -- field name -> list of FieldInfo for the frame
 local registered = nil
 
+ENC_UTF_8 = 2
+
+local REPLACEMENT = "\239\191\189" -- U+FFFD
+
+-- as_utf8 keeps valid UTF-8 (up to 3-byte sequences, enough here) and
+-- replaces every other non-ASCII byte by U+FFFD.
+local function as_utf8(s)
+    local out, i = {}, 1
+    while i <= #s do
+        local c = string.byte(s, i)
+        local n = (c < 0x80 and 1) or (c >= 0xC2 and c <= 0xDF and 2) or (c >= 0xE0 and c <= 0xEF and 3) or 0
+        local ok = n > 0
+        for k = 1, n - 1 do
+            local d = string.byte(s, i + k)
+            ok = ok and d ~= nil and d >= 0x80 and d <= 0xBF
+        end
+        if ok then
+            out[#out + 1] = string.sub(s, i, i + n - 1)
+            i = i + n
+        else
+            out[#out + 1] = REPLACEMENT
+            i = i + 1
+        end
+    end
+    return table.concat(out)
+end
+
 local function new_range(text, off, len)
     off = off or 0
     len = len or #text
     local r = { offset = off }
-    function r:string() return string.sub(text, off + 1, off + len) end
+    local bytes = string.sub(text, off + 1, off + len)
+    -- Like Wireshark: the default encoding is ASCII, so every non-ASCII
+    -- byte becomes U+FFFD (three bytes); raw gives the bytes as they are.
+    function r:string(enc)
+        if enc == ENC_UTF_8 then
+            return as_utf8(bytes)
+        end
+        return (string.gsub(bytes, "[\128-\255]", REPLACEMENT))
+    end
+    function r:raw() return bytes end
     function r:len() return len end
     function r:range(o, l)
         assert(o >= 0 and o + l <= len, "range out of bounds")
@@ -85,7 +121,7 @@ local function new_tree(out, ranges)
             if r then
                 -- The highlighted bytes must be the displayed value, or its
                 -- first line if the header was folded.
-                local bytes = r:string()
+                local bytes = r:string(ENC_UTF_8)
                 assert(value == nil or value == bytes or string.sub(value, 1, #bytes + 1) == bytes .. " ",
                     string.format("%s: value %q, highlighted bytes %q", what.abbr, tostring(value), bytes))
                 out[#out + 1] = what.abbr .. "=" .. tostring(value or bytes) .. at
@@ -156,6 +192,10 @@ local cases = {
 -- Byte ranges: the value on the header's first line; none for a value only on
 -- continuation lines. The protocol item covers the header block.
 local range_cases = {
+    -- non-ASCII before the header (a UTF-8 display name) shifts nothing
+    { { "From: \"Jos\195\169\" <sip:x@y>\r\nX-Genesys-Call-ID: after\r\n" }, "genesys@0,51;genesys.call_id=after@44,5" },
+    -- a value that is not UTF-8 shows U+FFFD where Wireshark would
+    { { "X-Genesys-Call-ID: val\233ue\r\n" }, "genesys@0,27;genesys.call_id=val" .. REPLACEMENT .. "ue@19,6" },
     { { "x-genesys-call-id \t :  v1 \r\n" }, "genesys@0,28;genesys.call_id=v1@23,2" },
     { { "To: x\r\nX-Genesys-Call-ID:\r\n folded\r\n" }, "genesys@0,36;genesys.call_id=folded" },
     { { "To: x\r\nX-Genesys-Call-ID: a\r\n b\r\nx-inin-cnv:c" },
