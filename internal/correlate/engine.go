@@ -240,10 +240,11 @@ func (e *Engine) addSeq(seq iter.Seq[trace.Record], n int) {
 		e.recs = append(e.recs, &block[len(block)-1])
 	}
 	if e.matches == nil {
-		// Room for as many pairs as records, up to 64k: fewer regrowths
-		// when most records match, and no 112 MB reserved for a million
-		// records of which a short capture matches a few.
-		e.matches = make([]Match, 0, min(len(e.recs), 1<<16))
+		// Most records are matched in a replay: one allocation, not a
+		// doubling series (each regrowth over a large live heap costs a
+		// collection). Capacity a short capture never fills stays
+		// untouched zero pages: address space, not resident memory.
+		e.matches = make([]Match, 0, len(e.recs))
 	}
 	added := e.recs[start:]
 	slices.SortStableFunc(added, func(a, b *Record) int { return a.Time.Compare(b.Time) })
