@@ -210,11 +210,7 @@ local function add_header(tree, subtree, range, text, lower, first, h)
     if not subtree then
         subtree = tree:add(genesys, range)
     end
-    local avail = range:len()
-    if off + len > avail then
-        len = avail - off
-    end
-    if len > 0 then
+    if len > 0 then -- text is the range's raw bytes: off + len never passes its end
         subtree:add(h.field, range:range(off, len), value)
     else
         subtree:add(h.field, value) -- only on continuation lines: no bytes to show

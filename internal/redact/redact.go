@@ -68,10 +68,10 @@ const (
 // the key, so for parallelism create one Redactor per goroutine with the
 // same Config.Key: they produce identical output.
 type Redactor struct {
-	mu    sync.Mutex
-	tok   *tokenizer
-	kinds map[string]uint8 // lower-case header name -> kind (New builds byFirst from it)
-	// byFirst holds kinds' names by their first byte: classifying a
+	mu  sync.Mutex
+	tok *tokenizer
+	// byFirst holds the lower-case header names to act on, with their
+	// kind, by their first byte: classifying a
 	// header (every line of every message) is a few byte compares, no
 	// hashing and no lower-case copy.
 	byFirst [256][]headerName
@@ -99,12 +99,12 @@ func New(cfg Config) (*Redactor, error) {
 	}
 	r := &Redactor{
 		tok:     newTokenizer(key, cfg.KeepDigits),
-		kinds:   make(map[string]uint8),
 		callIDs: cfg.RedactCallIDs,
 		pos:     make([]int32, 0, 64),
 		num:     make([]byte, 0, 64),
 		out:     make([]byte, 64),
 	}
+	kinds := map[string]uint8{} // lower-case header name -> kind
 	headers := cfg.Headers
 	if headers == nil {
 		headers = DefaultHeaders()
@@ -114,7 +114,7 @@ func New(cfg Config) (*Redactor, error) {
 			r.ruri = true
 			continue
 		}
-		if err := r.addHeader(h, kindNumbers); err != nil {
+		if err := addHeader(kinds, h, kindNumbers); err != nil {
 			return nil, err
 		}
 	}
@@ -124,15 +124,15 @@ func New(cfg Config) (*Redactor, error) {
 			ids = DefaultCallIDHeaders()
 		}
 		for _, h := range ids {
-			if err := r.addHeader(h, kindCallID); err != nil {
+			if err := addHeader(kinds, h, kindCallID); err != nil {
 				return nil, err
 			}
 		}
 	}
 	// Needed to find the body; they carry no numbers.
-	r.kinds["content-type"], r.kinds["c"] = kindContentType, kindContentType
-	r.kinds["content-length"], r.kinds["l"] = kindContentLength, kindContentLength
-	for name, kind := range r.kinds {
+	kinds["content-type"], kinds["c"] = kindContentType, kindContentType
+	kinds["content-length"], kinds["l"] = kindContentLength, kindContentLength
+	for name, kind := range kinds {
 		r.byFirst[name[0]] = append(r.byFirst[name[0]], headerName{name, kind})
 	}
 	return r, nil
@@ -143,8 +143,8 @@ type headerName struct {
 	kind uint8
 }
 
-// addHeader registers a header name and its compact form.
-func (r *Redactor) addHeader(name string, kind uint8) error {
+// addHeader registers a header name and its compact form in kinds.
+func addHeader(kinds map[string]uint8, name string, kind uint8) error {
 	if !isToken(name) {
 		return fmt.Errorf("redact: invalid header name %q", name)
 	}
@@ -154,9 +154,9 @@ func (r *Redactor) addHeader(name string, kind uint8) error {
 			long = l
 		}
 	}
-	r.kinds[long] = kind
+	kinds[long] = kind
 	if c := compactForm(long); c != "" {
-		r.kinds[c] = kind
+		kinds[c] = kind
 	}
 	return nil
 }
