@@ -38,14 +38,7 @@ func genesysScenario(t *testing.T) (string, groundTruth) {
 	if r.err != nil {
 		t.Fatalf("sample: %v %s", r.err, r.stderr)
 	}
-	var truth groundTruth
-	b, err := os.ReadFile(filepath.Join(dir, "expect.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &truth); err != nil {
-		t.Fatal(err)
-	}
+	truth := readTruth(t, dir)
 	return dir, truth
 }
 
