@@ -12,6 +12,19 @@ const Prefix = "genesys:"
 // CallIDWarning is the warn= text of a pair found only through Call-ID.
 const CallIDWarning = "matched on Call-ID only; a proxy may have rewritten it"
 
+// MalformedWarning is the warn= text of a pair whose wire message is
+// malformed SIP (sip.Message.Malformed: a bad Content-Length, a header line
+// without colon, ...). It is one word, so the comment reads warn=malformed,
+// and the reason stays out of it: Wireshark's own SIP expert info on the
+// same packet names it, and `genesys-sip messages` prints it.
+const MalformedWarning = "malformed"
+
+// malformedCallIDWarning is the warn= text when both apply: one warn= pair
+// (scripts and the Lua dissector read one), the malformed flag first and
+// the Call-ID warning unchanged after it, so that "warn contains" filters
+// for either still match.
+const malformedCallIDWarning = MalformedWarning + "; " + CallIDWarning
+
 // Redactor rewrites what comments carry, consistently with the packets.
 type Redactor interface {
 	// CallID returns the value written for a correlation key.
@@ -40,6 +53,14 @@ type Formatter struct {
 
 // Append appends the comment for a match.
 func (f *Formatter) Append(dst []byte, m *Match) []byte {
+	return f.AppendWire(dst, m, false)
+}
+
+// AppendWire appends the comment for a match whose wire message is
+// malformed SIP when malformed is set: then warn= says "malformed", before
+// the Call-ID warning when that applies too
+// (warn="malformed; matched on Call-ID only; ...").
+func (f *Formatter) AppendWire(dst []byte, m *Match, malformed bool) []byte {
 	dst = f.appendRecord(dst, m.Record)
 	switch m.Key {
 	case KeyHeader:
@@ -51,7 +72,12 @@ func (f *Formatter) Append(dst []byte, m *Match) []byte {
 	if m.Order {
 		dst = appendPair(dst, "match", "order")
 	}
-	if m.Key == KeyCallID {
+	switch {
+	case malformed && m.Key == KeyCallID:
+		dst = appendPair(dst, "warn", malformedCallIDWarning)
+	case malformed:
+		dst = appendPair(dst, "warn", MalformedWarning)
+	case m.Key == KeyCallID:
 		dst = appendPair(dst, "warn", CallIDWarning)
 	}
 	return dst

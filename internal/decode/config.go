@@ -79,8 +79,9 @@ type Config struct {
 	ResyncBudget int
 
 	// OnMalformed, if set, is called for SIP data that could not be framed
-	// and was skipped (bad Content-Length, oversized message, stream that
-	// lost sync or ended inside a message, broken WebSocket framing). frame
+	// and was skipped (oversized message, stream that lost sync or ended
+	// inside a message, broken WebSocket framing; not a bad Content-Length,
+	// which frames as 0 and is returned for sip.Parse to flag). frame
 	// is the frame being decoded when the problem was found.
 	OnMalformed func(frame uint64, err error)
 

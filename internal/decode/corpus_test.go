@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genesys-sip/genesys-sip/internal/sip"
 	"github.com/genesys-sip/genesys-sip/internal/testenv"
 )
 
@@ -78,9 +80,23 @@ func TestCorpusMatchesTshark(t *testing.T) {
 			frames := readCapture(t, path)
 			msgs, d := decodeAll(t, Config{PortHints: []uint16{}}, frames)
 
+			// The identity comes from sip.Parse, as every command sees it:
+			// a message Parse rejects is a difference, and one it accepts
+			// as malformed (bad Content-Length, odd header line) must
+			// still agree with tshark, which shows it with an expert note.
 			got := map[uint64][2][]string{}
+			var sm sip.Message
+			malformed := 0
 			for _, m := range msgs {
-				label, id := sipLabel(m.Data)
+				var label, id string
+				if err := sip.Parse(m.Data, &sm); err != nil && !errors.Is(err, sip.ErrShortBody) {
+					label, id = "Parse: "+err.Error(), ""
+				} else {
+					label, id = parsedLabel(&sm), string(sm.CallID)
+					if sm.Malformed != "" {
+						malformed++
+					}
+				}
 				g := got[m.Frame]
 				g[0] = append(g[0], label)
 				g[1] = append(g[1], id)
@@ -122,9 +138,17 @@ func TestCorpusMatchesTshark(t *testing.T) {
 			if total != uint64(len(msgs)) {
 				t.Errorf("Stats counts %d messages, returned %d", total, len(msgs))
 			}
-			t.Logf("%d messages %v; stats %+v", len(msgs), st.Messages, st)
+			t.Logf("%d messages %v, %d malformed; stats %+v", len(msgs), st.Messages, malformed, st)
 		})
 	}
+}
+
+// parsedLabel is what tshark's sip.Method or sip.Status-Code shows.
+func parsedLabel(m *sip.Message) string {
+	if m.IsResponse() {
+		return strconv.Itoa(m.StatusCode)
+	}
+	return string(m.Method)
 }
 
 // TestCorpusTLSIsCounted checks that the SIP-over-TLS capture is reported

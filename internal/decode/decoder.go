@@ -10,8 +10,10 @@ import (
 )
 
 // Errors passed to Config.OnMalformed, wrapped with context; test with
-// errors.Is. Framing errors from package sip (sip.ErrBadContentLength,
-// sip.ErrTooLong, sip.ErrNotSIP) are passed on wrapped as well.
+// errors.Is. Framing errors from package sip (sip.ErrTooLong,
+// sip.ErrNotSIP) are passed on wrapped as well. A message with an unusable
+// Content-Length is not one of them: it is framed as Content-Length 0 and
+// returned, and sip.Parse reports it in Message.Malformed.
 var (
 	// ErrTruncated means a stream or partial message ended (FIN, RST,
 	// timeout, eviction, lost bytes) before a SIP message was complete.

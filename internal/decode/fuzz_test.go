@@ -163,6 +163,12 @@ func FuzzTCPReassembly(f *testing.F) {
 	f.Add(append(append(seg(0x10, 101, 200), seg(0x10, 1, 150)...), seg(0x11, 301, 50)...))
 	f.Add(append(append(seg(0x10, 50, 200), seg(0x10, 250, 255)...), seg(0x14, 505, 10)...))
 	f.Add(append(append(seg(0x10, inv, 255), seg(0x10, 1, 255)...), seg(0x90, 2, 5)...))
+	// Raw malformed messages: a bad Content-Length frames as 0 and the
+	// body after it is resynchronised over; a header line without colon.
+	bad := "INVITE sip:x@y SIP/2.0\r\nContent-Length: abc\r\n\r\nv=0\r\nSIP/2.0 200 OK\r\nl: 0\r\n\r\n"
+	noColon := "SIP/2.0 200 OK\r\nNo colon here\r\nl: 2\r\n\r\nok"
+	f.Add(append(append(seg(0x02, 0, 0), seg(0x90, 1, len(bad))...), bad...))
+	f.Add(append(append(append(seg(0x02, 0, 0), seg(0x90, 1, len(noColon))...), noColon...), seg(0x10, 1, 200)...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var frames []capFrame
 		raw := false

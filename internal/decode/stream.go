@@ -222,8 +222,9 @@ func (d *Decoder) frameSIP(c *tcpConn, di int, v span, pos int) (int, bool) {
 		return k, true
 	}
 	u.noEnd = 0
-	// ErrNotSIP, ErrBadContentLength, ErrTooLong: skip to the next start
-	// line after a line feed (which skips this one).
+	// ErrNotSIP, ErrTooLong: skip to the next start line after a line
+	// feed (which skips this one). An unusable Content-Length is not an
+	// error: MessageLength frames it as 0 and sip.Parse flags it.
 	d.malformed(err, "tcp %s", flowString(c.flow(di)))
 	u.mode, u.afterLF = modeResync, false
 	d.stats.TCPResyncs++

@@ -37,6 +37,7 @@ func TestTCPReassembly(t *testing.T) {
 		bigSegs = append(bigSegs, big[i:min(i+1460, len(big))])
 	}
 	badCL := "INVITE sip:x@y SIP/2.0\r\nContent-Length: abc\r\n\r\n"
+	conflictCL := "INVITE sip:x@y SIP/2.0\r\nContent-Length: 2\r\nl: 3\r\n\r\n"
 	compact := "MESSAGE sip:x@y SIP/2.0\r\nl: 5\r\n\r\nhello"
 	lowerCL := "MESSAGE sip:x@y SIP/2.0\r\ncontent-length:5\r\n\r\nworld"
 	s := seqs(1000, false, inv[:40], inv[40:100], inv[100:])
@@ -106,10 +107,23 @@ func TestTCPReassembly(t *testing.T) {
 		{name: "not SIP from SYN on a hinted port keeps looking",
 			segs: append([]tcpSeg{syn(1000, false)}, seqs(1000, false, "\x00\x01junk\n", inv)...),
 			want: []wantMsg{{3, inv}}},
-		{name: "bad Content-Length skipped",
-			segs:      append([]tcpSeg{syn(1000, false)}, seqs(1000, false, badCL+ok)...),
-			want:      []wantMsg{{2, ok}},
-			malformed: 1},
+		// An unusable Content-Length frames as 0, as in tshark: the
+		// message is kept (sip.Parse flags it) and what follows is
+		// resynchronised on, so nothing after it is lost either.
+		{name: "bad Content-Length kept, framed as 0",
+			segs: append([]tcpSeg{syn(1000, false)}, seqs(1000, false, badCL+ok)...),
+			want: []wantMsg{{2, badCL}, {2, ok}}},
+		{name: "bad Content-Length with a body: body skipped, next message found",
+			segs: append([]tcpSeg{syn(1000, false)}, seqs(1000, false, badCL+"v=0\r\no=- 1 1 IN IP4 h\r\n"+ok, inv)...),
+			want: []wantMsg{{2, badCL}, {2, ok}, {3, inv}}, malformed: 1, // the skipped body
+			check: func(t *testing.T, st Stats) {
+				if st.TCPResyncs != 1 {
+					t.Errorf("resyncs %d, want 1 (over the body)", st.TCPResyncs)
+				}
+			}},
+		{name: "conflicting Content-Length kept, framed as 0",
+			segs: append([]tcpSeg{syn(1000, false)}, seqs(1000, false, conflictCL+ok)...),
+			want: []wantMsg{{2, conflictCL}, {2, ok}}},
 		{name: "FIN inside a message",
 			segs:      []tcpSeg{syn(1000, false), {seq: 1001, payload: inv[:40], fin: true}},
 			malformed: 1},

@@ -42,6 +42,9 @@ type correlation struct {
 	nextOnly int
 	outside  int // records outside the capture's window, not written
 	lastSh   time.Duration
+	// malformed: the messages the matching pass found malformed, for
+	// their comments' warn=malformed.
+	malformed map[msgRef]bool
 
 	// Live: online matching against records as they arrive.
 	engine    *correlate.Engine
@@ -129,6 +132,8 @@ func (r *run) matchingPass(ctx context.Context) error {
 	m.full <- b
 	close(m.full)
 	eng := <-m.done
+	// m.done handed the matcher's malformed set over as well.
+	c.malformed = m.malformed
 	r.stats.Filtered = saved // counted again by the replay itself
 	if err != nil {
 		return err
@@ -178,6 +183,7 @@ func (b *matchBatch) add(m *decode.Message, index int) {
 type matcher struct {
 	eng        *correlate.Engine
 	hdrs       sip.HeaderSet
+	malformed  map[msgRef]bool // made on the first malformed message
 	full, free chan *matchBatch
 	done       chan *correlate.Engine
 }
@@ -205,6 +211,7 @@ func (m *matcher) run() {
 			if err := sip.Parse(bm.msg.Data, &s); err != nil && !errors.Is(err, sip.ErrShortBody) {
 				continue
 			}
+			m.noteMalformed(&bm.msg, bm.index, &s)
 			hvals = fillWire(&w, &bm.msg, bm.index, &s, m.hdrs, hvals)
 			m.eng.Observe(&w)
 		}
@@ -212,6 +219,25 @@ func (m *matcher) run() {
 		m.free <- b
 	}
 	m.done <- m.eng
+}
+
+// msgRef names the index'th message that frame Frame completes, as
+// correlate.Match does.
+type msgRef struct {
+	frame uint64
+	index int
+}
+
+// noteMalformed remembers a malformed message for its comment's warn=; the
+// map is made only when there is one.
+func (m *matcher) noteMalformed(msg *decode.Message, index int, s *sip.Message) {
+	if s.Malformed == "" {
+		return
+	}
+	if m.malformed == nil {
+		m.malformed = map[msgRef]bool{}
+	}
+	m.malformed[msgRef{msg.Frame, index}] = true
 }
 
 // fillWire sets w to the identity of the index'th message m of its frame,
@@ -283,7 +309,7 @@ func (c *correlation) observe(m *decode.Message, target *[]string, index int) {
 		c.lastSkew = now
 		c.fmtr.Skew = c.engine.Skew()
 	}
-	*target = append(*target, c.p.texts.keep(c.fmtr.Append(c.p.texts.tail(), &match)))
+	*target = append(*target, c.p.texts.keep(c.fmtr.AppendWire(c.p.texts.tail(), &match, c.p.sipm.Malformed != "")))
 	c.written[match.Record.Seq] = true
 	c.p.r.stats.Annotated++
 }
@@ -304,7 +330,8 @@ func (c *correlation) attach(h *held) {
 		if pdu := h.pduFor(m.Index); pdu != nil {
 			target = &pdu.comments
 		}
-		*target = append(*target, c.p.texts.keep(c.fmtr.Append(c.p.texts.tail(), m)))
+		malformed := c.malformed[msgRef{m.Frame, m.Index}]
+		*target = append(*target, c.p.texts.keep(c.fmtr.AppendWire(c.p.texts.tail(), m, malformed)))
 		c.p.r.stats.Annotated++
 	}
 }

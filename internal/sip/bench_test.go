@@ -22,6 +22,10 @@ func BenchmarkParse200OK(b *testing.B) { benchmarkParse(b, crlf(genesysOK)) }
 // BenchmarkParseTortuous parses RFC 4475 wsinv: folding everywhere.
 func BenchmarkParseTortuous(b *testing.B) { benchmarkParse(b, loadTorture(b, "wsinv")) }
 
+// BenchmarkParseMalformed parses an INVITE with Content-Length "bad",
+// accepted as malformed.
+func BenchmarkParseMalformed(b *testing.B) { benchmarkParse(b, crlf(malformedInvite)) }
+
 // BenchmarkLookup looks up the two default correlation headers.
 func BenchmarkLookup(b *testing.B) {
 	var m Message

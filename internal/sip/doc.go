@@ -16,9 +16,12 @@
 //		event := m.AppendEvent(buf[:0]) // "INVITE" or "408 Request Timeout"
 //	}
 //
-// Parsing never allocates in steady state and never panics on bad input; a
-// malformed message yields an error that says what is wrong. Parse is
-// strict where the identity or the framing would otherwise be ambiguous and
-// lenient elsewhere; see Parse for the exact rules and the RFC 4475 torture
-// tests in testdata/rfc4475 for how each case is treated.
+// Parsing never allocates in steady state and never panics on bad input.
+// Like tshark, it keeps a message whose defects leave the identity intact
+// (a Content-Length that is not a number, a header line without colon) and
+// names the defect in Message.Malformed; a message it cannot identify
+// yields an error that says what is wrong. Parse is strict where the
+// identity would otherwise be ambiguous and lenient elsewhere; see Parse
+// for the exact rules and the RFC 4475 torture tests in testdata/rfc4475
+// for how each case is treated.
 package sip

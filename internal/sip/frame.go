@@ -11,11 +11,12 @@ var (
 	ErrIncomplete = errors.New("sip: incomplete message")
 	// ErrNotSIP means b does not start with a SIP start line.
 	ErrNotSIP = errors.New("sip: not a SIP start line")
-	// ErrBadContentLength means Content-Length is present but not a valid number.
-	ErrBadContentLength = errors.New("sip: invalid Content-Length")
 	// ErrTooLong means the headers or the declared body exceed MaxMessage.
 	ErrTooLong = errors.New("sip: message exceeds size limit")
 )
+
+// errBadValue marks a Content-Length value that is not a number.
+var errBadValue = errors.New("sip: invalid Content-Length")
 
 // MaxMessage bounds one SIP message (headers plus body) on a stream transport.
 // Real INVITEs with large SDP or multipart bodies reach tens of kilobytes;
@@ -41,12 +42,17 @@ func KeepAliveLength(b []byte) int {
 // transport (TCP, TLS, WebSocket continuation): it finds the end of the
 // headers and adds Content-Length (long or compact "l", any letter case,
 // folded or not) as RFC 3261 §18.3 requires. A missing Content-Length means
-// an empty body; repeated Content-Length headers must agree.
+// an empty body.
+//
+// An unusable Content-Length (not a number, or repeated with different
+// values) frames the message as if it were 0, as tshark does: the message
+// ends at the empty line, Parse flags it as malformed, and whatever follows
+// is for the stream decoder to resynchronise on. Skipping the message
+// instead would hide the very message an analyst looks for.
 //
 // It returns the length of the complete message, or ErrIncomplete when more
 // bytes are needed, ErrNotSIP when b cannot start a SIP message, and
-// ErrBadContentLength or ErrTooLong for a message that must be skipped.
-// It does not allocate.
+// ErrTooLong for a message that must be skipped. It does not allocate.
 func MessageLength(b []byte) (int, error) {
 	switch ok, decided := IsStartLine(b); {
 	case !decided:
@@ -99,13 +105,14 @@ func headerEnd(b []byte) (end, body int) {
 
 // contentLength scans a header block (start line included) for
 // Content-Length or its compact form "l", folded values included. A missing
-// header gives 0; repeated headers must agree (RFC 4475 §3.3.9), since
-// otherwise the end of the message is ambiguous. Malformed header lines are
-// skipped: framing is not the place to reject them.
+// header gives 0, and so does an unusable one: a value that is not a
+// number, or repeated headers that disagree (RFC 4475 §3.3.9), where the
+// end of the message is ambiguous; Parse decides the same way. Malformed
+// header lines are skipped: framing is not the place to reject them.
 func contentLength(h []byte) (int, error) {
 	n := -1
 	var p pending
-	isCL := false
+	isCL, bad := false, false
 	pos := len(h)
 	if i := bytes.IndexByte(h, '\n'); i >= 0 {
 		pos = i + 1 // skip the start line
@@ -122,15 +129,16 @@ func contentLength(h []byte) (int, error) {
 			p.extend(h, pos, content)
 		}
 		if !folded || pos >= len(h) {
-			if p.active && isCL {
+			if p.active && isCL && !bad {
 				v, err := contentLengthValue(p.value(h))
-				if err != nil {
+				switch {
+				case err == ErrTooLong:
 					return 0, err
+				case err != nil || (n >= 0 && v != n):
+					bad = true
+				default:
+					n = v
 				}
-				if n >= 0 && v != n {
-					return 0, ErrBadContentLength
-				}
-				n = v
 			}
 			p.active, isCL = false, false
 			if pos >= len(h) {
@@ -145,17 +153,22 @@ func contentLength(h []byte) (int, error) {
 		}
 		pos = end + 1
 	}
+	if bad {
+		return 0, nil
+	}
 	return max(n, 0), nil
 }
 
-// contentLengthValue parses a Content-Length value for MessageLength.
+// contentLengthValue parses a trimmed Content-Length value, digits only,
+// for MessageLength and Parse: errBadValue when it is not a number,
+// ErrTooLong when it exceeds MaxMessage.
 func contentLengthValue(v []byte) (int, error) {
 	n := 0
 	for _, c := range v {
 		if !isDigit(c) {
 			// The value is trimmed, so any other byte (sign, inner
 			// space, letter) is invalid.
-			return 0, ErrBadContentLength
+			return 0, errBadValue
 		}
 		if n > MaxMessage {
 			return 0, ErrTooLong
@@ -163,7 +176,7 @@ func contentLengthValue(v []byte) (int, error) {
 		n = n*10 + int(c-'0')
 	}
 	if len(v) == 0 {
-		return 0, ErrBadContentLength
+		return 0, errBadValue
 	}
 	return n, nil
 }

@@ -25,6 +25,12 @@ func addSeeds(f *testing.F) {
 	f.Add(crlf(genesysInvite))
 	f.Add(crlf(genesysOK))
 	f.Add([]byte("SIP/2.0 100\nf:a;tag=1\nt:b\ni:c\nCSeq:1 X\n"))
+	// Malformed but kept: bad and conflicting Content-Length, lines that
+	// are not header lines, folding onto nothing.
+	f.Add(crlf(malformedInvite))
+	f.Add([]byte("SIP/2.0 200 OK\r\nf:a;tag=1\r\nt:b\r\ni:c\r\nCSeq:1 X\r\nl: 3\r\nContent-Length: 5\r\n\r\nabcde"))
+	f.Add([]byte("SIP/2.0 200 OK\r\nNoColon\r\n folded: x\r\nf:a;tag=1\r\nt:b\r\ni:c\r\nCSeq:1 X\r\nl: -1\r\n\r\nbody"))
+	f.Add([]byte("BYE sip:a@b SIP/2.0\r\n\tfold\r\nv: SIP/2.0/UDP h\r\n: empty\r\nA B: c\r\nf:a;tag=1\r\nt:b\r\ni:c\r\nCSeq:1 BYE\r\nl:\r\n\r\n"))
 	dir := os.Getenv("GENESYS_SIP_CAPTURES")
 	if dir == "" {
 		dir = filepath.Join(testenv.RepoRoot(f), "..", "shared", "captures")
@@ -89,6 +95,14 @@ func FuzzParse(f *testing.F) {
 		if m.ContentLength >= 0 && len(m.Body) != m.ContentLength {
 			t.Fatalf("body %d bytes, Content-Length %d", len(m.Body), m.ContentLength)
 		}
+		switch m.Malformed {
+		case "", malBadContentLength, malConflictingContentLength, malNoColon, malHeaderName, malContinuation:
+		default:
+			t.Fatalf("unknown Malformed reason %q", m.Malformed)
+		}
+		if m.clBad && (m.ContentLength != -1 || m.Malformed == "") {
+			t.Fatalf("unusable Content-Length: ContentLength %d, Malformed %q", m.ContentLength, m.Malformed)
+		}
 		// Raw is the message on its own: parsing it again gives the same.
 		if err := Parse(m.Raw, &m2); err != nil {
 			t.Fatalf("Parse(Raw): %v", err)
@@ -98,9 +112,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Parse(Raw) differs")
 		}
 		// Stream framing agrees with Parse on where the message ends.
-		if m.ContentLength >= 0 && KeepAliveLength(b) == 0 {
-			if n, err := MessageLength(b); err == nil && n != len(m.Raw) {
+		if KeepAliveLength(b) == 0 {
+			n, err := MessageLength(b)
+			if m.ContentLength >= 0 && err == nil && n != len(m.Raw) {
 				t.Fatalf("MessageLength %d, Parse took %d bytes", n, len(m.Raw))
+			}
+			// A message framed on a stream is the same message, with
+			// the same defects (a bad Content-Length frames as 0).
+			if err == nil {
+				if err := Parse(b[:n], &m2); err != nil || string(m2.CallID) != string(m.CallID) || m2.Malformed != m.Malformed {
+					t.Fatalf("Parse(framed %d bytes) = %v, Malformed %q; Parse(all) Malformed %q", n, err, m2.Malformed, m.Malformed)
+				}
 			}
 		}
 	})
@@ -112,7 +134,7 @@ func FuzzMessageLength(f *testing.F) {
 		n, err := MessageLength(b)
 		if err != nil {
 			switch err {
-			case ErrIncomplete, ErrNotSIP, ErrBadContentLength, ErrTooLong:
+			case ErrIncomplete, ErrNotSIP, ErrTooLong:
 			default:
 				t.Fatalf("unexpected error %v", err)
 			}

@@ -20,6 +20,16 @@ const MaxHeaders = 128
 // when errors.Is(err, ErrShortBody).
 var ErrShortBody = errors.New("sip: body shorter than Content-Length")
 
+// The reasons Parse gives in Message.Malformed. Each is a fixed text that
+// quotes nothing of the message, so it is safe to log and to show.
+const (
+	malBadContentLength         = "bad Content-Length"
+	malConflictingContentLength = "conflicting Content-Length headers"
+	malNoColon                  = "header line without colon"
+	malHeaderName               = "bad header name"
+	malContinuation             = "continuation line before the first header"
+)
+
 // A SyntaxError reports a malformed SIP message: what is wrong, and where.
 // Msg quotes at most a short token of the input (a status code, a method,
 // a Content-Length), never a URI or a name, so it is safe to log.
@@ -115,18 +125,37 @@ type Message struct {
 	// PAssertedIdentity is the first value of the first
 	// P-Asserted-Identity header (RFC 3325), raw, or nil.
 	PAssertedIdentity []byte
-	// ContentLength is the declared Content-Length, or -1 when absent.
+	// ContentLength is the declared Content-Length, or -1 when absent or
+	// unusable (not a number, or given twice with different values; then
+	// Malformed says so).
 	ContentLength int
 	// Body is the message body: the ContentLength bytes after the empty
-	// line, or everything after it when Content-Length is absent.
+	// line, or everything after it when Content-Length is absent or
+	// unusable.
 	Body []byte
 	// Raw is the whole message from its start line to the end of its body.
 	// It excludes keep-alive CRLFs before the start line and, as RFC 3261
 	// §18.3 requires for datagrams, bytes past Content-Length.
 	Raw []byte
 
+	// Malformed is empty for a well-formed message. Otherwise it is a
+	// short fixed reason ("bad Content-Length", "header line without
+	// colon", ...) for a defect that Parse tolerated, as tshark does with
+	// an expert note: the message is still a message, with its identity,
+	// and the reason quotes nothing of it (safe to log). Only the first
+	// defect found is named.
+	Malformed string
+
 	headers  [MaxHeaders]Header
 	nheaders int
+	clBad    bool // Content-Length unusable: later ones are ignored
+}
+
+// flag records a tolerated defect; the first one found is kept.
+func (m *Message) flag(reason string) {
+	if m.Malformed == "" {
+		m.Malformed = reason
+	}
 }
 
 // IsRequest reports whether m is a request.
@@ -157,7 +186,7 @@ func (m *Message) reset() {
 	m.CallID, m.CSeq, m.CSeqMethod = nil, 0, nil
 	m.Via, m.Branch, m.From, m.To, m.FromTag, m.ToTag = nil, nil, nil, nil, nil, nil
 	m.PAssertedIdentity, m.ContentLength, m.Body, m.Raw = nil, -1, nil, nil
-	m.nheaders = 0
+	m.Malformed, m.nheaders, m.clBad = "", 0, false
 }
 
 // Parse parses the SIP message at the start of b into m.
@@ -166,7 +195,17 @@ func (m *Message) reset() {
 // Keep-alive CRLFs before the start line are skipped. The message ends at
 // the end of its body: Content-Length bytes after the empty line (more is
 // an error, fewer leaves trailing bytes that are ignored, RFC 3261 §18.3),
-// or the end of b when Content-Length is absent.
+// or the end of b when Content-Length is absent or unusable.
+//
+// Like tshark, Parse tolerates defects that leave the identity intact and
+// reports them in m.Malformed instead of failing: a Content-Length that is
+// not a number or that conflicts with another one (the body then runs to
+// the end of b: the rest of the datagram, or nothing on a stream, where
+// MessageLength framed the message as if Content-Length were 0), and
+// header lines that are not header lines (no colon, a bad name, a
+// continuation line before the first header); such a line and the lines
+// folded onto it are skipped. A malformed message is often the one an
+// analyst looks for, so it must still be shown, correlated and redacted.
 //
 // Parse requires what identifies a message and its transaction: Call-ID,
 // CSeq, From and To, and, in requests, Via (RFC 3261 §8.1.1). It is
@@ -176,8 +215,8 @@ func (m *Message) reset() {
 // missing at the end of b, and it does not validate fields it does not
 // interpret (Date, Contact, display names, URI components). It is strict
 // where the identity or the framing would be ambiguous: the start line
-// (RFC 4475 §3.1.2.7–3.1.2.10, 3.1.2.16, 3.1.2.19), Content-Length
-// (§3.1.2.2, 3.1.2.3, 3.3.9), CSeq (§3.1.2.4, 3.1.2.5, 3.1.2.17, 3.1.2.18),
+// (RFC 4475 §3.1.2.7–3.1.2.10, 3.1.2.16, 3.1.2.19), a Content-Length past
+// the end of b (§3.1.2.2, ErrShortBody), CSeq (§3.1.2.4, 3.1.2.5, 3.1.2.17, 3.1.2.18),
 // the top Via (§3.1.2.1), quoting in From and To (§3.1.2.6), and Call-ID,
 // CSeq, From or To given twice with different values (§3.3.8).
 //
@@ -212,10 +251,13 @@ func Parse(b []byte, m *Message) error {
 			break
 		}
 		if c := b[pos]; c == ' ' || c == '\t' {
-			if !p.active {
-				return errAt(pos, "continuation line before the first header")
+			if p.active {
+				p.extend(b, pos, content)
+			} else {
+				// Before the first header, or folded onto a line that
+				// was skipped (already flagged): skip it too.
+				m.flag(malContinuation)
 			}
-			p.extend(b, pos, content)
 			pos = nextPos
 			continue
 		}
@@ -224,8 +266,10 @@ func Parse(b []byte, m *Message) error {
 				return err
 			}
 		}
-		if err := p.begin(b, pos, content); err != nil {
-			return err
+		if reason := p.begin(b, pos, content); reason != "" {
+			m.flag(reason)
+			pos = nextPos
+			continue
 		}
 		if m.nheaders == MaxHeaders {
 			return errAt(pos, "more than "+strconv.Itoa(MaxHeaders)+" header lines")
@@ -273,26 +317,20 @@ type pending struct {
 	colon              int
 }
 
-// begin starts a header from the line b[pos:content] ("Name : value").
-func (p *pending) begin(b []byte, pos, content int) error {
+// begin starts a header from the line b[pos:content] ("Name : value"). It
+// returns the Malformed reason of a line that is not a header line, which
+// leaves p inactive.
+func (p *pending) begin(b []byte, pos, content int) string {
 	nameEnd, colon := headerName(b, pos, content)
 	if colon < 0 {
-		n := nameEnd
-		for n < content && (b[n] == ' ' || b[n] == '\t') {
-			n++
+		if bytes.IndexByte(b[pos:content], ':') < 0 {
+			return malNoColon
 		}
-		switch {
-		case bytes.IndexByte(b[pos:content], ':') < 0:
-			return errAt(pos, "header line without colon")
-		case nameEnd == pos && b[pos] == ':':
-			return errAt(pos, "empty header name")
-		default:
-			return errAt(n, "bad character "+quote(b[n:n+1])+" in header name")
-		}
+		return malHeaderName // empty, or a byte that is not a token character
 	}
 	*p = pending{active: true, nameStart: pos, nameEnd: nameEnd, valStart: -1, colon: colon}
 	p.extend(b, colon+1, content)
-	return nil
+	return ""
 }
 
 // headerName scans "token *WSP :" at b[pos:content] (RFC 3261 §7.3.1
@@ -377,14 +415,25 @@ func (m *Message) addHeader(b []byte, p *pending) error {
 			m.Via = value // reduced to its first element in finishIdentity
 		}
 	case hContentLength:
-		n, err := parseContentLength(value, valOff)
-		if err != nil {
-			return err
+		if m.clBad {
+			return nil // the first unusable one decided: the body runs to the end
 		}
-		if m.ContentLength >= 0 && m.ContentLength != n {
-			return errAt(valOff, "conflicting Content-Length headers")
+		n, err := contentLengthValue(value)
+		switch {
+		case err == ErrTooLong:
+			return errAt(valOff, "Content-Length too large")
+		case err != nil:
+			// RFC 4475 §3.1.2.3 ncl. tshark notes "Invalid
+			// content_length" and goes on.
+			m.clBad, m.ContentLength = true, -1
+			m.flag(malBadContentLength)
+		case m.ContentLength >= 0 && m.ContentLength != n:
+			// RFC 4475 §3.3.9 mcl01: which one is right is unknowable.
+			m.clBad, m.ContentLength = true, -1
+			m.flag(malConflictingContentLength)
+		default:
+			m.ContentLength = n
 		}
-		m.ContentLength = n
 	case hPAssertedIdentity:
 		if m.PAssertedIdentity == nil {
 			if e := firstElement(value); e != nil {
@@ -434,24 +483,6 @@ func (m *Message) parseCSeq(v []byte, off int) error {
 	}
 	m.CSeq, m.CSeqMethod = uint32(n), v[j:k]
 	return nil
-}
-
-// parseContentLength parses a Content-Length value: digits only.
-func parseContentLength(v []byte, off int) (int, error) {
-	if len(v) == 0 {
-		return 0, errAt(off, "empty Content-Length")
-	}
-	n := 0
-	for _, c := range v {
-		if !isDigit(c) {
-			return 0, errAt(off, "bad Content-Length "+quote(v))
-		}
-		if n > MaxMessage {
-			return 0, errAt(off, "Content-Length too large")
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, nil
 }
 
 // finishIdentity checks the mandatory headers once all are read, and takes

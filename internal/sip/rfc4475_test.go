@@ -294,45 +294,61 @@ func TestRFC4475Invalid(t *testing.T) {
 	tests := []struct {
 		name, section string
 		// wantErr is a substring of the error, or "" for a message that
-		// Parse deliberately accepts; accepted says why.
-		wantErr  string
-		accepted string
+		// Parse deliberately accepts; accepted says why. malformed is the
+		// Message.Malformed reason of one accepted as malformed.
+		wantErr   string
+		accepted  string
+		malformed string
 	}{
-		{"badinv01", "3.1.2.1", "bad Via: empty parameter", ""},
-		{"clerr", "3.1.2.2", "Content-Length 9999 exceeds the 154 bytes after the headers", ""},
-		{"ncl", "3.1.2.3", `bad Content-Length "-999"`, ""},
-		{"scalar02", "3.1.2.4", "CSeq number too large", ""},
-		{"scalarlg", "3.1.2.5", "CSeq number too large", ""},
-		{"quotbal", "3.1.2.6", "bad To: unterminated quoted string", ""},
-		{"ltgtruri", "3.1.2.7", `bad character "<" in Request-URI`, ""},
-		{"lwsruri", "3.1.2.8", "white space in Request-URI", ""},
-		{"lwsstart", "3.1.2.9", "more than one space between request line elements", ""},
-		{"trws", "3.1.2.10", "white space after the SIP version", ""},
+		{"badinv01", "3.1.2.1", "bad Via: empty parameter", "", ""},
+		{"clerr", "3.1.2.2", "Content-Length 9999 exceeds the 154 bytes after the headers", "", ""},
+		{"ncl", "3.1.2.3", "", "a negative Content-Length leaves the identity intact; like tshark " +
+			"(\"Invalid content_length\"), the message is kept, flagged, its body the rest of the datagram",
+			"bad Content-Length"},
+		{"scalar02", "3.1.2.4", "CSeq number too large", "", ""},
+		{"scalarlg", "3.1.2.5", "CSeq number too large", "", ""},
+		{"quotbal", "3.1.2.6", "bad To: unterminated quoted string", "", ""},
+		{"ltgtruri", "3.1.2.7", `bad character "<" in Request-URI`, "", ""},
+		{"lwsruri", "3.1.2.8", "white space in Request-URI", "", ""},
+		{"lwsstart", "3.1.2.9", "more than one space between request line elements", "", ""},
+		{"trws", "3.1.2.10", "white space after the SIP version", "", ""},
 		{"escruri", "3.1.2.11", "", "the headers component of the Request-URI is not identity; " +
-			"the UAS answers 400 and that answer must still correlate with this INVITE"},
-		{"baddate", "3.1.2.12", "", "Date is not interpreted"},
-		{"regbadct", "3.1.2.13", "", "Contact is not interpreted"},
-		{"badaspec", "3.1.2.14", "", "the To URI is not interpreted; To has no tag either way"},
-		{"baddn", "3.1.2.15", "", "display names are not interpreted; the From tag is unambiguous"},
-		{"badvers", "3.1.2.16", `unsupported SIP version "SIP/7.0"`, ""},
-		{"mismatch01", "3.1.2.17", `CSeq method "INVITE" does not match request method "OPTIONS"`, ""},
-		{"mismatch02", "3.1.2.18", `CSeq method "INVITE" does not match request method "NEWMETHOD"`, ""},
-		{"bigcode", "3.1.2.19", `bad status code "4294967301"`, ""},
-		// §3.3: application-level errors that leave the identity ambiguous.
-		{"insuf", "3.3.1", "missing Call-ID, From, To", ""},
-		{"multi01", "3.3.8", "conflicting CSeq headers", ""},
-		{"mcl01", "3.3.9", "conflicting Content-Length headers", ""},
+			"the UAS answers 400 and that answer must still correlate with this INVITE", ""},
+		{"baddate", "3.1.2.12", "", "Date is not interpreted", ""},
+		{"regbadct", "3.1.2.13", "", "Contact is not interpreted", ""},
+		{"badaspec", "3.1.2.14", "", "the To URI is not interpreted; To has no tag either way", ""},
+		{"baddn", "3.1.2.15", "", "display names are not interpreted; the From tag is unambiguous", ""},
+		{"badvers", "3.1.2.16", `unsupported SIP version "SIP/7.0"`, "", ""},
+		{"mismatch01", "3.1.2.17", `CSeq method "INVITE" does not match request method "OPTIONS"`, "", ""},
+		{"mismatch02", "3.1.2.18", `CSeq method "INVITE" does not match request method "NEWMETHOD"`, "", ""},
+		{"bigcode", "3.1.2.19", `bad status code "4294967301"`, "", ""},
+		// §3.3: application-level errors; insuf and multi01 leave the
+		// identity ambiguous, mcl01 only the end of the body.
+		{"insuf", "3.3.1", "missing Call-ID, From, To", "", ""},
+		{"multi01", "3.3.8", "conflicting CSeq headers", "", ""},
+		{"mcl01", "3.3.9", "", "which Content-Length is right is unknowable, the identity is not: " +
+			"kept and flagged, the body runs to the end of the datagram (on a stream, MessageLength " +
+			"frames it as Content-Length 0)", "conflicting Content-Length headers"},
 	}
 	var m Message
 	for _, tt := range tests {
 		t.Run(tt.section+"_"+tt.name, func(t *testing.T) {
-			err := Parse(loadTorture(t, tt.name), &m)
+			b := loadTorture(t, tt.name)
+			err := Parse(b, &m)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Parse: %v; want it accepted (%s)", err, tt.accepted)
 				}
 				if len(m.CallID) == 0 || len(m.Branch) == 0 {
 					t.Errorf("accepted message lacks identity: Call-ID %q branch %q", m.CallID, m.Branch)
+				}
+				if m.Malformed != tt.malformed {
+					t.Errorf("Malformed = %q, want %q", m.Malformed, tt.malformed)
+				}
+				if tt.malformed != "" && (m.ContentLength != -1 || len(m.Raw) != len(b)-KeepAliveLength(b) ||
+					len(m.Body) == 0 || !bytes.HasSuffix(b, m.Body)) {
+					t.Errorf("malformed: Content-Length %d, %d body bytes, Raw %d of %d bytes; want the rest of the datagram",
+						m.ContentLength, len(m.Body), len(m.Raw), len(b))
 				}
 				return
 			}
