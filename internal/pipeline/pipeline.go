@@ -21,6 +21,7 @@ import (
 
 	"github.com/genesys-sip/genesys-sip/internal/alert"
 	"github.com/genesys-sip/genesys-sip/internal/decode"
+	"github.com/genesys-sip/genesys-sip/internal/hostclock"
 	"github.com/genesys-sip/genesys-sip/internal/pcapng"
 	"github.com/genesys-sip/genesys-sip/internal/redact"
 	"github.com/genesys-sip/genesys-sip/internal/source/live"
@@ -99,6 +100,10 @@ type Config struct {
 	// analyst opening the capture sees them (a trace file that could not
 	// be read, for instance).
 	Notes []string
+	// HostClock is the capture host's clock synchronisation state, for
+	// the section comment and the toolbar; nil: the run reads it
+	// (hostclock.Read) when it starts.
+	HostClock *hostclock.State
 
 	// Now and Sleep replace the clock in tests.
 	Now   func() time.Time
@@ -155,6 +160,7 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	r.readHostClock(ctx)
 	if cfg.ReplayFile == "" && cfg.Live != nil {
 		err = r.capture(ctx)
 	} else {

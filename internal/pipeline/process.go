@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -86,6 +87,38 @@ type processor struct {
 	tls     *tlsState
 	merge   *merger // Genesys-side PCAP frames, nil when none
 	lastPub time.Time
+
+	// Damaged input frames (see damaged): notes for the next frame
+	// written, and the last input frame warned about.
+	damageNotes  []string
+	damageWarned uint64
+	damageCount  int
+}
+
+// maxDamageWarnings bounds the per-frame warnings about a damaged replay
+// file; the frame comments still say it for every frame.
+const maxDamageWarnings = 20
+
+// damaged is told by the replay source about an input frame it repaired
+// or dropped. The replay goes on; the analyst learns of it twice: a
+// warning naming the file and the frame (once per frame, whichever pass
+// reads it first), and a comment on the output frame (the repaired one,
+// or the one after a dropped frame), so the capture itself says which
+// frames are not as captured.
+func (p *processor) damaged(frame uint64, dropped bool, what string) {
+	note := "genesys-sip: input frame " + strconv.FormatUint(frame, 10) + " was damaged: " + what
+	p.damageNotes = append(p.damageNotes, note)
+	if frame <= p.damageWarned {
+		return // a later pass or loop over the same file
+	}
+	p.damageWarned = frame
+	p.damageCount++
+	switch {
+	case p.damageCount <= maxDamageWarnings:
+		p.r.log.Warn("replay file " + p.cfg.ReplayFile + ": frame " + strconv.FormatUint(frame, 10) + ": " + what)
+	case p.damageCount == maxDamageWarnings+1:
+		p.r.log.Warn("replay file " + p.cfg.ReplayFile + ": more damaged frames; each carries a comment saying what was wrong")
+	}
 }
 
 func newProcessor(r *run) *processor {
@@ -131,6 +164,8 @@ func (p *processor) skewReport() string { return p.corr.report() }
 // state and the annotation cursors start again.
 func (p *processor) startLoop() {
 	p.seq = 0
+	// Notes the matching pass collected belong to no output frame.
+	p.damageNotes = p.damageNotes[:0]
 	if p.dec != nil {
 		p.dec.Reset()
 	}
@@ -159,6 +194,10 @@ func (p *processor) frame(pkt *source.Packet, outIface int, link layers.LinkType
 		for i, c := range h.comments {
 			h.comments[i] = red.Text(c)
 		}
+	}
+	if len(p.damageNotes) > 0 {
+		h.comments = append(h.comments, p.damageNotes...)
+		p.damageNotes = p.damageNotes[:0]
 	}
 	h.opts.Comments = h.comments
 	h.pdus, h.covered, h.partial = h.pdus[:0], h.covered[:0], false
@@ -226,7 +265,7 @@ func (p *processor) message(m *decode.Message, index int, h *held) error {
 	p.r.stats.Redacted++
 	if err := decode.Rewrite(m, p.scratch, p.frameFunc); err != nil {
 		// Never write the original bytes: scrub what cannot be rewritten.
-		p.r.log.Warn("could not write a redacted message back into its frames; scrubbing them", "frame", m.Frame, "err", err)
+		p.r.log.Warn("could not write a redacted message back into its frames; scrubbing them", "file", p.cfg.ReplayFile, "frame", m.Frame, "err", err)
 		for _, pc := range m.Pieces {
 			if f := p.heldFrame(pc.Frame); f != nil {
 				p.scrub(f)

@@ -99,9 +99,10 @@ var errCancelled = fmt.Errorf("cancelled")
 func (r *run) readFile(ctx context.Context, filters *[]*bpf.Filter, visit func(*replay.Source, *source.Packet) error) error {
 	src, err := replay.Open(r.cfg.ReplayFile)
 	if err != nil {
-		return err
+		return fmt.Errorf("replay file %w", err) // the error starts with the path
 	}
 	defer src.Close()
+	src.OnDamage = r.proc.damaged
 	r.progress.Size = src.Size()
 	for {
 		if ctx.Err() != nil {
@@ -113,7 +114,7 @@ func (r *run) readFile(ctx context.Context, filters *[]*bpf.Filter, visit func(*
 			return nil
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("replay file %w", err)
 		}
 		for len(*filters) < src.Interfaces() {
 			var f *bpf.Filter
@@ -172,15 +173,24 @@ func (r *run) emptySink() error {
 	return err
 }
 
-// sectionComment is the SHB comment: what this is, and the clock-offset
-// report when trace records were correlated.
+// sectionComment is the SHB comment: what this is, the clock-offset
+// report when trace records were correlated, and the capture host's clock
+// state beside it (the offset means something only if that clock is
+// right).
 func (r *run) sectionComment(what string) string {
 	c := r.cfg.Application + ": " + what
 	if s := r.proc.skewReport(); s != "" {
 		c += "; " + s
 	}
+	line, warn := r.hostClockComment()
+	if line != "" {
+		c += "; " + line
+	}
 	for _, n := range r.cfg.Notes {
 		c += "; WARNING: " + n
+	}
+	if warn != "" {
+		c += "; WARNING: " + warn
 	}
 	return c
 }

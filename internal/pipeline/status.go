@@ -17,6 +17,11 @@ type Status struct {
 	skew   string
 	api    string
 	alerts []alert.Alert
+
+	// hostClock is the capture host's clock in short ("host clock ok
+	// (+0.8 ms)", "host clock NOT SYNCED"); empty when it does not bear
+	// on the packets' times (a replay that keeps the original ones).
+	hostClock string
 }
 
 func (s *Status) set(st Stats, skew string) {
@@ -29,6 +34,12 @@ func (s *Status) set(st Stats, skew string) {
 func (s *Status) SetAPI(state string) {
 	s.mu.Lock()
 	s.api = state
+	s.mu.Unlock()
+}
+
+func (s *Status) setHostClock(short string) {
+	s.mu.Lock()
+	s.hostClock = short
 	s.mu.Unlock()
 }
 
@@ -71,6 +82,9 @@ func (s *Status) String() string {
 	}
 	if s.skew != "" {
 		parts = append(parts, s.skew)
+	}
+	if s.hostClock != "" {
+		parts = append(parts, s.hostClock)
 	}
 	if s.api != "" {
 		parts = append(parts, "API "+s.api)

@@ -198,7 +198,7 @@ func TestTruncatedKeepsIntactPackets(t *testing.T) {
 	}
 	defer s.Close()
 	cis, _, _, err := readAll(t, s)
-	if len(cis) != 3 || err == nil || !strings.Contains(err.Error(), "cut inside packet 4 (3 packets before it are intact)") {
+	if len(cis) != 3 || err == nil || !strings.Contains(err.Error(), "cut inside frame 4 (3 frames before it are intact)") {
 		t.Fatalf("%d packets, err %v", len(cis), err)
 	}
 }
@@ -230,6 +230,7 @@ func FuzzReplay(f *testing.F) {
 	f.Add(pcapBytes(&testing.T{}, false, 2))
 	f.Add(pcapBytes(&testing.T{}, true, 2))
 	f.Add(twoSections(&testing.T{}))
+	f.Add(ngPackets(&testing.T{}, 3))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "f")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
