@@ -62,3 +62,24 @@ func BenchmarkText(b *testing.B) {
 		r.Text(line)
 	}
 }
+
+// BenchmarkMessageMultipart measures a message whose multipart body holds
+// SDP and PIDF parts, with x-inin-* and Subject headers: the body and
+// free-text paths.
+func BenchmarkMessageMultipart(b *testing.B) {
+	r := newTest(b, Config{})
+	tc := placeTests[0]
+	for _, p := range placeTests {
+		if p.place == "multipart/mixed: SDP and PIDF parts" {
+			tc = p
+		}
+	}
+	in := []byte(sipMessage("x-inin-ani: tel:+13125550115\nx-inin-dnis: 3125550116\nSubject: call from 3125550122", tc.ctype, tc.body))
+	buf := make([]byte, len(in))
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, in)
+		r.Message(buf)
+	}
+}

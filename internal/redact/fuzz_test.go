@@ -13,6 +13,13 @@ func fuzzSeeds(f *testing.F) {
 	f.Add([]byte("INVITE sip:%3\r\nf: \"\\"))
 	f.Add([]byte("SIP/2.0 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nv=0\r\no=+12345 1 1 IN IP4 x\r\np=+1 555 0100"))
 	f.Add([]byte("INVITE tel:+1-555-0100;rn=%2B1%35%35%35 SIP/2.0\nt:<tel:0000000000000000000000000000000000000000>\n\n"))
+	// Every place of TestPlaces: multipart, PIDF, XML, text, sipfrag.
+	for _, tc := range placeTests {
+		f.Add([]byte(sipMessage(tc.headers, tc.ctype, tc.body)))
+	}
+	f.Add([]byte("MESSAGE sip:a SIP/2.0\r\nc: multipart/mixed; boundary=\"\r\n\r\n--\r\n--\r\n\r\n"))
+	f.Add([]byte("MESSAGE sip:a SIP/2.0\nContent-Type: multipart/x;boundary=b\n\n--b\nContent-Type: multipart/x;boundary=b\n\n--b\n--b--\n+13125550100 1.2.3.4 2026-1-1"))
+	f.Add([]byte("NOTIFY sip:a SIP/2.0\nContent-Type: application/pidf+xml\n\n<p a=\"sip:1234567@\" call-id='1234567@x' b=tel:+1(312)555-01 ::1.2.3.4 99.999.9.9"))
 }
 
 // FuzzMessage checks that Message never panics, never changes the length and

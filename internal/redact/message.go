@@ -157,12 +157,7 @@ func (r *Redactor) message(b []byte) int {
 		}
 	}
 
-	const (
-		bodyUnknown = iota // no Content-Type: SDP if it starts with "v=0"
-		bodySDP            // application/sdp or multipart/*
-		bodyOther
-	)
-	ctype, clen := bodyUnknown, -1
+	ctype, cbs, cbe, clen := mediaNone, 0, 0, -1
 	body := len(b)
 	for i = le + 1; i < len(b); {
 		le, ce = lineEnd(b, i)
@@ -178,23 +173,13 @@ func (r *Redactor) message(b []byte) int {
 		}
 		if colon := bytes.IndexByte(b[i:ce], ':'); colon > 0 {
 			v := i + colon + 1
-			switch r.headerKind(b[i : i+colon]) {
-			case kindNumbers:
-				n += r.nameAddrs(b, v, vend)
-			case kindCallID:
-				s, e := trim(b, v, vend)
-				if s < e {
-					r.tok.callID(b[s:e])
-					n++
-				}
+			switch kind := r.headerKind(b[i : i+colon]); kind {
 			case kindContentType:
-				s, e := trim(b, v, vend)
-				ctype = bodyOther
-				if hasPrefixFold(b[s:e], "application/sdp") || hasPrefixFold(b[s:e], "multipart/") {
-					ctype = bodySDP
-				}
+				ctype, cbs, cbe = contentType(b, v, vend)
 			case kindContentLength:
 				clen = atoi(b, v, vend)
+			default:
+				n += r.header(b, kind, v, vend)
 			}
 		}
 		i = end + 1
@@ -206,10 +191,52 @@ func (r *Redactor) message(b []byte) int {
 	if clen >= 0 && clen < be-body {
 		be = body + clen
 	}
-	if ctype == bodySDP || (ctype == bodyUnknown && hasPrefixFold(b[body:be], "v=0")) {
-		n += r.sdp(b, body, be)
+	return n + r.body(b, body, be, ctype, cbs, cbe, 0)
+}
+
+// header redacts the value b[s:e] of a header of the given kind.
+func (r *Redactor) header(b []byte, kind uint8, s, e int) int {
+	switch kind {
+	case kindNumbers:
+		return r.nameAddrs(b, s, e)
+	case kindCallID:
+		s, e := trim(b, s, e)
+		if s < e {
+			r.tok.callID(b[s:e])
+			return 1
+		}
+	case kindText:
+		return r.freeText(b, s, e)
+	case kindValue:
+		// A value that is a number as a whole ("x-inin-dnis: 7001") is
+		// redacted whatever its length, as a display name would be.
+		if s, e := trim(b, s, e); isNumberish(b[s:e]) {
+			return r.groups(b, s, e, ctxDisplay)
+		}
+		return r.freeText(b, s, e)
+	case kindAuth:
+		return r.auth(b, s, e)
 	}
-	return n
+	return 0
+}
+
+// isNumberish reports whether v is an optional "+" and digits with visual
+// separators, with at least minDigits digits.
+func isNumberish(v []byte) bool {
+	if len(v) > 0 && v[0] == '+' {
+		v = v[1:]
+	}
+	d := 0
+	for i := range v {
+		switch kind, _ := unit(v, i, len(v), ctxDisplay); kind {
+		case uDigit:
+			d++
+		case uSep:
+		default:
+			return false
+		}
+	}
+	return d >= minDigits
 }
 
 // headerKind classifies a header name (the bytes before the colon).
@@ -231,6 +258,11 @@ next:
 			}
 		}
 		return h.kind
+	}
+	for _, p := range r.prefixes {
+		if len(name) > len(p) && hasPrefixFold(name, p) {
+			return kindValue
+		}
 	}
 	return kindNone
 }
@@ -372,26 +404,34 @@ func schemeEnd(b []byte, s, e int) int {
 	return 0
 }
 
-// sdp redacts the user name of SDP o= lines (RFC 8866 §5.2) in b[s:e] when
-// it is a number, and the digit groups of p= (phone number, §5.6) lines. In
-// a multipart body every such line is taken as SDP.
+// sdp redacts the SDP body b[s:e] line by line (see sdpLine).
 func (r *Redactor) sdp(b []byte, s, e int) int {
 	n := 0
 	for i := s; i < e; {
 		le, ce := lineEnd(b[:e], i)
-		if ce-i > 2 && b[i] == 'o' && b[i+1] == '=' {
-			u := i + 2
-			sp := bytes.IndexByte(b[u:ce], ' ')
-			if sp > 0 && hasNetIN(b[u+sp:ce]) && isNumber(b[u:u+sp]) {
-				n += r.groups(b, u, u+sp, ctxUser)
-			}
-		}
-		if ce-i > 2 && b[i] == 'p' && b[i+1] == '=' {
-			n += r.groups(b, i+2, ce, ctxDisplay)
-		}
+		n += r.sdpLine(b, i, ce)
 		i = le + 1
 	}
 	return n
+}
+
+// sdpLine redacts one SDP line b[i:ce]: the user name of an o= line (RFC
+// 8866 §5.2) when it is a number, the digit groups of a p= (phone number,
+// §5.6) line, and sip:/tel: URIs anywhere else (u=, a=, i=). Addresses and
+// ports (c=, m=, a=rtcp) are never touched.
+func (r *Redactor) sdpLine(b []byte, i, ce int) int {
+	if ce-i > 2 && b[i] == 'o' && b[i+1] == '=' {
+		u := i + 2
+		sp := bytes.IndexByte(b[u:ce], ' ')
+		if sp > 0 && hasNetIN(b[u+sp:ce]) && isNumber(b[u:u+sp]) {
+			return r.groups(b, u, u+sp, ctxUser)
+		}
+		return 0
+	}
+	if ce-i > 2 && b[i] == 'p' && b[i+1] == '=' {
+		return r.groups(b, i+2, ce, ctxDisplay)
+	}
+	return r.uris(b, i, ce)
 }
 
 // hasNetIN reports whether the rest of an o= line names the IN network type.

@@ -27,7 +27,14 @@ type Config struct {
 	KeepDigits int
 	// Headers names the headers whose numbers are redacted (case
 	// insensitive; compact forms are added automatically). RequestURI stands
-	// for the Request-URI. Nil means DefaultHeaders().
+	// for the Request-URI. A name ending in "*" names every header starting
+	// with what precedes it; such headers, and the free-text headers
+	// Subject, Organization, Warning, Reason, Call-Info, Alert-Info and
+	// Error-Info, get the free-text rules (see the package doc),
+	// Authorization and Proxy-Authorization their username and uri
+	// redacted, every other header the name-addr rules. Headers of
+	// CallIDHeaders are never matched by a "*" name. Nil means
+	// DefaultHeaders().
 	Headers []string
 	// RedactCallIDs replaces the values of CallIDHeaders too.
 	RedactCallIDs bool
@@ -36,14 +43,30 @@ type Config struct {
 	CallIDHeaders []string
 }
 
-// DefaultHeaders returns the headers redacted by default: the identity
-// headers named in the issue, plus P-Called-Party-ID (RFC 3455) and
-// P-Charge-Info, which also carry numbers, and RequestURI.
+// DefaultHeaders returns the headers redacted by default:
+//   - the identity headers (name-addr lists): RequestURI, From, To,
+//     P-Asserted-Identity, P-Preferred-Identity, Remote-Party-ID, Diversion,
+//     History-Info, Contact, Refer-To, Referred-By, P-Called-Party-ID,
+//     P-Charge-Info;
+//   - the routing and registration headers whose URIs can carry a number in
+//     their user part: Route, Record-Route, Path, Service-Route,
+//     P-Associated-URI, P-Served-User, Reply-To;
+//   - Authorization and Proxy-Authorization (username and uri);
+//   - free text: Subject, Organization, Warning, Reason, Call-Info,
+//     Alert-Info, Error-Info;
+//   - the header families Genesys Cloud reserves for itself, "x-inin-*",
+//     "x-genesys-*", "x-pcv-*" and "x-gcv-*" (x-inin-ani and x-inin-dnis
+//     carry the caller's and the dialled number), except the correlation
+//     headers of Config.CallIDHeaders.
 func DefaultHeaders() []string {
 	return []string{
 		RequestURI, "From", "To", "P-Asserted-Identity", "P-Preferred-Identity",
 		"Remote-Party-ID", "Diversion", "History-Info", "Contact", "Refer-To",
 		"Referred-By", "P-Called-Party-ID", "P-Charge-Info",
+		"Route", "Record-Route", "Path", "Service-Route", "P-Associated-URI", "P-Served-User", "Reply-To",
+		"Authorization", "Proxy-Authorization",
+		"Subject", "Organization", "Warning", "Reason", "Call-Info", "Alert-Info", "Error-Info",
+		"x-inin-*", "x-genesys-*", "x-pcv-*", "x-gcv-*",
 	}
 }
 
@@ -60,6 +83,10 @@ const (
 	kindCallID
 	kindContentType
 	kindContentLength
+	kindText  // free text: URIs and phone-looking digit groups
+	kindValue // a "*" family: kindText, or a value that is a number as a whole
+	kindAuth  // Authorization: username and uri
+	kindKeep  // a correlation header: never redacted by a "*" family
 )
 
 // Redactor redacts SIP messages, numbers and text. It is safe for concurrent
@@ -75,8 +102,10 @@ type Redactor struct {
 	// header (every line of every message) is a few byte compares, no
 	// hashing and no lower-case copy.
 	byFirst [256][]headerName
-	ruri    bool
-	callIDs bool
+	// prefixes holds the lower-case prefixes of the "*" families.
+	prefixes []string
+	ruri     bool
+	callIDs  bool
 
 	pos []int32 // positions of the digits of the current group
 	num []byte  // the digits of the current group
@@ -114,19 +143,33 @@ func New(cfg Config) (*Redactor, error) {
 			r.ruri = true
 			continue
 		}
+		if p, ok := strings.CutSuffix(h, "*"); ok {
+			if !isToken(p) {
+				return nil, fmt.Errorf("redact: invalid header name %q", h)
+			}
+			r.prefixes = append(r.prefixes, strings.ToLower(p))
+			continue
+		}
 		if err := addHeader(kinds, h, kindNumbers); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.RedactCallIDs {
-		ids := cfg.CallIDHeaders
-		if ids == nil {
-			ids = DefaultCallIDHeaders()
-		}
-		for _, h := range ids {
-			if err := addHeader(kinds, h, kindCallID); err != nil {
-				return nil, err
+	ids := cfg.CallIDHeaders
+	if ids == nil {
+		ids = DefaultCallIDHeaders()
+	}
+	for _, h := range ids {
+		// Without RedactCallIDs a correlation header is kept, unless it is
+		// named in Headers itself.
+		kind := kindCallID
+		if !cfg.RedactCallIDs {
+			kind = kindKeep
+			if _, named := kinds[strings.ToLower(h)]; named {
+				continue
 			}
+		}
+		if err := addHeader(kinds, h, kind); err != nil {
+			return nil, err
 		}
 	}
 	// Needed to find the body; they carry no numbers.
@@ -143,7 +186,9 @@ type headerName struct {
 	kind uint8
 }
 
-// addHeader registers a header name and its compact form in kinds.
+// addHeader registers a header name and its compact form in kinds. The
+// kind kindNumbers is refined by the name: free-text and authorization
+// headers get their own rules.
 func addHeader(kinds map[string]uint8, name string, kind uint8) error {
 	if !isToken(name) {
 		return fmt.Errorf("redact: invalid header name %q", name)
@@ -152,6 +197,14 @@ func addHeader(kinds map[string]uint8, name string, kind uint8) error {
 	if len(long) == 1 {
 		if l := longForm(long[0]); l != "" {
 			long = l
+		}
+	}
+	if kind == kindNumbers {
+		switch long {
+		case "subject", "organization", "warning", "reason", "call-info", "alert-info", "error-info":
+			kind = kindText
+		case "authorization", "proxy-authorization":
+			kind = kindAuth
 		}
 	}
 	kinds[long] = kind
@@ -177,13 +230,15 @@ func compactForm(long string) string {
 		return "b"
 	case "call-id":
 		return "i"
+	case "subject":
+		return "s"
 	}
 	return ""
 }
 
 // longForm returns the lower-case long name of a compact header name, or "".
 func longForm(c byte) string {
-	for _, l := range [...]string{"from", "to", "contact", "refer-to", "referred-by", "call-id"} {
+	for _, l := range [...]string{"from", "to", "contact", "refer-to", "referred-by", "call-id", "subject"} {
 		if compactForm(l)[0] == c {
 			return l
 		}
@@ -192,17 +247,27 @@ func longForm(c byte) string {
 }
 
 // isToken reports whether s is a non-empty RFC 3261 token.
-func isToken(s string) bool {
-	if s == "" {
+func isToken[S ~string | ~[]byte](s S) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(isAlnum(c) || strings.IndexByte("-.!%*_+`'~", c) >= 0) {
+		if !(isAlnum(c) || isTokenMark(c)) {
 			return false
 		}
 	}
 	return true
+}
+
+// isTokenMark reports whether c is one of the non-alphanumeric token
+// characters of RFC 3261 §25.1.
+func isTokenMark(c byte) bool {
+	switch c {
+	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
+		return true
+	}
+	return false
 }
 
 // Message redacts one SIP message in place and returns the number of

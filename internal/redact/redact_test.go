@@ -729,6 +729,13 @@ func TestPathological(t *testing.T) {
 		"lines":       "SIP/2.0 200 OK\r\n" + strings.Repeat("t:<tel:5550100>\n", size/16) + "\r\n\r\n",
 		"hex words":   strings.Repeat("123456a", size/7),
 		"same window": "INVITE tel:" + strings.Repeat("0", size) + " SIP/2.0\r\n\r\n",
+		"text groups": "SIP/2.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("1 2-3.", size/6),
+		"text dates":  "SIP/2.0 200 OK\r\nSubject: " + strings.Repeat("2026-1-", size/7) + "\r\n\r\n",
+		"text uris":   "SIP/2.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("sip:tel:", size/8),
+		"boundaries":  "SIP/2.0 200 OK\r\nContent-Type: multipart/mixed;boundary=a\r\n\r\n" + strings.Repeat("--a\n", size/4),
+		"nesting": "SIP/2.0 200 OK\r\nContent-Type: multipart/mixed;boundary=a\r\n\r\n" +
+			strings.Repeat("--a\nContent-Type: multipart/mixed;boundary=a\n\n", size/48),
+		"boundary chars": "SIP/2.0 200 OK\r\nContent-Type: multipart/mixed;boundary=a\r\n\r\n--a\n" + strings.Repeat("a", size),
 	}
 	for name, msg := range cases {
 		b := []byte(msg)

@@ -1,9 +1,6 @@
 package redact
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // Scrub redacts b in place: a stretch of SIP text that cannot be parsed as
 // a whole message, such as the payload of a frame that must be written
@@ -15,9 +12,10 @@ import (
 // Complete lines get what Message gives them, with the same tokens: the
 // Request-URI of a request line, the values of the configured headers (and
 // their folded lines), the values of the Call-ID headers when
-// Config.RedactCallIDs is set, and SDP o= and p= lines. Other lines are left
-// alone, as Message leaves them, so CSeq, Content-Length, Via and addresses
-// survive. Two lines have no known place: the first, unless it is a SIP
+// Config.RedactCallIDs is set, SDP lines (o=, p=, URIs), and lines that are
+// not headers (those of an XML or text body) with the free-text rules.
+// Other header lines are left alone, as Message leaves them, so CSeq,
+// Content-Length, Via and addresses survive. Two lines have no known place: the first, unless it is a SIP
 // start line (it may be the rest of any header), and a last line cut by the
 // end of b (a URI may have lost its "@"). In them every digit group of three
 // or more digits is redacted, digits joined by up to three separators of
@@ -59,21 +57,21 @@ func (r *Redactor) scrub(b []byte) int {
 				break
 			}
 			n += r.groups(b, i, vend, ctxAny)
-		case len(line) > 2 && (line[0] == 'o' || line[0] == 'p') && line[1] == '=':
-			n += r.sdp(b, i, ce)
+		case isSDPLine(line):
+			n += r.sdpLine(b, i, ce)
 		default:
 			colon := bytes.IndexByte(line, ':')
-			if colon <= 0 {
+			if colon <= 0 || !isToken(bytes.TrimRight(line[:colon], " \t")) {
+				// Not a header: a line of a body (XML, text).
+				if printable(line) {
+					n += r.freeText(b, i, vend)
+				}
 				break
 			}
-			switch r.headerKind(line[:colon]) {
-			case kindNumbers:
-				n += r.nameAddrs(b, i+colon+1, vend)
-			case kindCallID:
-				if s, e := trim(b, i+colon+1, vend); s < e {
-					r.tok.callID(b[s:e])
-					n++
-				}
+			switch kind := r.headerKind(line[:colon]); kind {
+			case kindContentType, kindContentLength:
+			default:
+				n += r.header(b, kind, i+colon+1, vend)
 			}
 		}
 		i = end + 1
@@ -89,7 +87,7 @@ func requestURI(line []byte) (s, e int, ok bool) {
 		return 0, 0, false
 	}
 	for _, c := range line[:sp1] { // the method is a token
-		if !isAlnum(c) && strings.IndexByte("-.!%*_+`'~", c) < 0 {
+		if !isAlnum(c) && !isTokenMark(c) {
 			return 0, 0, false
 		}
 	}
