@@ -144,9 +144,14 @@ func (e *env) extcapRun(c *cli.Context, table []arg, out *os.File) error {
 	var tb *toolbar
 	if in, outPath := c.String("extcap-control-in"), c.String("extcap-control-out"); in != "" || outPath != "" {
 		tb = openToolbar(in, outPath)
-		defer tb.Close()
 	}
-	return e.capture(opts, out, false, nil, tb)
+	err = e.capture(opts, out, false, nil, tb)
+	wait := toolbarWait
+	if err != nil {
+		wait = 0 // say why at once; Wireshark is not coming to a failed capture
+	}
+	tb.Close(wait)
+	return err
 }
 
 // openFIFO opens Wireshark's capture pipe for writing (a FIFO on Unix, a

@@ -44,3 +44,25 @@ func watchReader(ctx context.Context, f *os.File) context.Context {
 	}()
 	return ctx
 }
+
+// openControlIn opens the pipe Wireshark writes toolbar commands into.
+// O_RDWR never blocks on a FIFO (Linux fifo(7); macOS likewise), so the
+// reader is there before Wireshark's blocking open arrives, and reads wait
+// for data instead of reporting an end when Wireshark closes its side.
+func openControlIn(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR, 0)
+}
+
+// abandonControlIn removes Wireshark's control FIFO so that an open of it
+// after we exit fails at once instead of waiting for a reader forever.
+// Only a FIFO is removed: the path comes from the command line.
+func abandonControlIn(path string) error {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if st.Mode()&os.ModeNamedPipe == 0 {
+		return errors.New(path + ": not a FIFO")
+	}
+	return os.Remove(path)
+}

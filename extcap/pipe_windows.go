@@ -43,3 +43,13 @@ func watchReader(ctx context.Context, f *os.File) context.Context {
 	}()
 	return ctx
 }
+
+// openControlIn opens the named pipe Wireshark writes toolbar commands
+// into. A client open of a named pipe does not wait for the server.
+func openControlIn(path string) (*os.File, error) {
+	return os.Open(path)
+}
+
+// abandonControlIn does nothing on Windows: Wireshark's named pipes do not
+// block its GUI when the extcap has gone.
+func abandonControlIn(string) error { return nil }

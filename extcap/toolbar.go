@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/genesys-sip/genesys-sip/internal/pipeline"
@@ -64,15 +66,34 @@ type toolbar struct {
 	queued [][]byte
 
 	onRefresh func() // set by the API poller; guarded by mu
+
+	inPath      string        // the pipe Wireshark writes into (ws_to_ext)
+	initialized chan struct{} // closed when Wireshark has opened inPath and said so
+	initOnce    sync.Once
+	outOpened   chan struct{} // closed when the open of the output pipe has returned
 }
 
-// openToolbar opens the control pipes Wireshark passed. Opening a FIFO
-// blocks until the other side opens it, so each is opened on its own and
-// the capture does not wait for the toolbar.
+// toolbarWait bounds how long a finished capture waits for Wireshark to
+// open the control pipe it writes into (see Close).
+const toolbarWait = 5 * time.Second
+
+// openToolbar opens the control pipes Wireshark passed.
+//
+// The pipe Wireshark writes into (--extcap-control-in) is opened at once,
+// before the capture starts: Wireshark opens its end with a blocking
+// open(O_WRONLY) on its GUI thread when it sees the capture start, and for
+// a replay at speed 0 that can be after the extcap is done. With no reader
+// that open never returns and the whole GUI freezes, so a reader must be
+// there from the start until Wireshark has arrived (see Close).
+//
+// The pipe we write into (--extcap-control-out) is opened on its own
+// goroutine: Wireshark's reader thread opens its end without blocking, but
+// our open waits for it, and the capture must not wait for the toolbar.
 func openToolbar(inPath, outPath string) *toolbar {
-	t := &toolbar{}
+	t := &toolbar{inPath: inPath, initialized: make(chan struct{}), outOpened: make(chan struct{})}
 	if outPath != "" {
 		go func() {
+			defer close(t.outOpened)
 			f, err := os.OpenFile(outPath, os.O_WRONLY, 0)
 			t.mu.Lock()
 			defer t.mu.Unlock()
@@ -89,18 +110,15 @@ func openToolbar(inPath, outPath string) *toolbar {
 			}
 			t.queued = nil
 		}()
+	} else {
+		close(t.outOpened)
 	}
 	if inPath != "" {
-		go func() {
-			f, err := os.Open(inPath)
-			if err != nil {
-				return
-			}
-			t.mu.Lock()
+		f, err := openControlIn(inPath)
+		if err == nil {
 			t.in = f
-			t.mu.Unlock()
-			t.readLoop(f)
-		}()
+			go t.readLoop(f)
+		}
 	}
 	return t
 }
@@ -116,8 +134,9 @@ func (t *toolbar) readLoop(r io.Reader) {
 		}
 		switch {
 		case cmd == cmdInitialized:
-			// Wireshark sent the controls' initial values: the toolbar
-			// is up; show the state at once.
+			// Wireshark opened its end and sent the controls' initial
+			// values: the toolbar is up; show the state at once.
+			t.initOnce.Do(func() { close(t.initialized) })
 			t.EnableRefresh(t.refresher() != nil)
 		case ctrl == ctrlRefresh && cmd == cmdSet:
 			if f := t.refresher(); f != nil {
@@ -252,10 +271,30 @@ func (t *toolbar) EnableRefresh(on bool) {
 	t.send(ctrlRefresh, cmd, "")
 }
 
-// Close closes the pipes.
-func (t *toolbar) Close() {
+// Close ends the toolbar before the extcap exits. When Wireshark has not
+// opened the pipe it writes into yet, its open would block its GUI for good
+// once we are gone: Close gives it up to wait to arrive (a finished capture
+// waits; a failed or stopped one passes 0), and otherwise removes that pipe
+// so that a later open fails at once instead (Wireshark then runs without
+// the toolbar for this capture). A signal ends the wait early.
+func (t *toolbar) Close(wait time.Duration) {
 	if t == nil {
 		return
+	}
+	if t.in != nil {
+		if !t.waitInitialized(wait) {
+			if err := abandonControlIn(t.inPath); err == nil {
+				// An open that found the path just before it went still
+				// needs a reader: keep ours a moment longer.
+				time.Sleep(50 * time.Millisecond)
+			}
+		} else {
+			// Wireshark is there: let the final status reach it.
+			select {
+			case <-t.outOpened:
+			case <-time.After(time.Second):
+			}
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -265,4 +304,28 @@ func (t *toolbar) Close() {
 	if t.in != nil {
 		t.in.Close()
 	}
+}
+
+// waitInitialized waits up to d for Wireshark's initialized message.
+func (t *toolbar) waitInitialized(d time.Duration) bool {
+	select {
+	case <-t.initialized:
+		return true
+	default:
+	}
+	if d <= 0 {
+		return false
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-t.initialized:
+		return true
+	case <-timer.C:
+	case <-sig:
+	}
+	return false
 }

@@ -39,6 +39,11 @@ var packages = map[string]string{
 	"lua5.2":   "lua5.2",
 	"lua5.4":   "lua5.4",
 	"openssl":  "openssl",
+	// The Wireshark GUI tests.
+	"wireshark": "wireshark-qt",
+	"Xvfb":      "xvfb",
+	"xdotool":   "xdotool",
+	"import":    "imagemagick",
 }
 
 // Tool returns the absolute path of a command-line tool, or skips/fails.
