@@ -31,7 +31,19 @@ tshark -i genesys-sip \
 
 echo
 echo "== 3. the capture's comment: the clock offset genesys-sip measured"
-capinfos -k "$out/annotated.pcapng" 2>/dev/null | sed -n 's/^Capture comment: *//p' | tr ';' '\n' | sed 's/^ */   /'
+# One item per line: split at the "; " between items, not at those inside
+# an item's parentheses ("clock offset +2.333s (Genesys minus capture; …)").
+capinfos -k "$out/annotated.pcapng" 2>/dev/null | sed -n 's/^Capture comment: *//p' |
+  awk '{ depth = 0; item = ""
+         for (i = 1; i <= length($0); i++) {
+           c = substr($0, i, 1)
+           if (c == "(") depth++
+           if (c == ")" && depth > 0) depth--
+           if (c == ";" && depth == 0) { print "   " item; item = ""; sub(/^ +/, "", item); continue }
+           if (item == "" && c == " ") continue
+           item = item c
+         }
+         if (item != "") print "   " item }'
 
 echo
 echo "== 4. every SIP message with its Genesys call id and what Genesys traced for it (phone numbers redacted)"
@@ -45,10 +57,25 @@ echo "== 5. alerts: tshark -Y genesys.alert"
 tshark -r "$out/annotated.pcapng" -Y genesys.alert -T fields -e frame.number -e genesys.alert.event -e genesys.call_id 2>/dev/null
 
 echo
-echo "== 6. one call, both sides: tshark -Y 'genesys.call_id == \"…\"' (the 408)"
+echo "== 6. one call, both sides (the 408):"
 id=$(tshark -r "$out/annotated.pcapng" -Y 'sip.Status-Code == 408' -T fields -e genesys.call_id 2>/dev/null | head -1)
+echo "   tshark -r $out/annotated.pcapng -Y 'genesys.call_id == \"$id\"'"
 tshark -r "$out/annotated.pcapng" -Y "genesys.call_id == \"$id\"" -T fields -e frame.number -e _ws.col.Info -e frame.comment 2>/dev/null |
   cut -c1-220
 
 echo
+echo "== 7. what only Genesys saw (a call through an SBC this capture does not see), and the weak Call-ID-only matches"
+echo "   tshark -r $out/annotated.pcapng -Y 'genesys.genesys_only'"
+tshark -r "$out/annotated.pcapng" -Y 'genesys.genesys_only' -T fields -e frame.number -e genesys.trace.event -e genesys.call_id 2>/dev/null | sed 's/^/     /'
+echo "   tshark -r $out/annotated.pcapng -Y 'genesys.trace.key == \"call-id\"'"
+tshark -r "$out/annotated.pcapng" -Y 'genesys.trace.key == "call-id"' -T fields -e frame.number -e _ws.col.Info -e genesys.trace.warn 2>/dev/null |
+  cut -c1-160 | sed 's/^/     /'
+
+echo
 echo "Files in $out/ (open $out/annotated.pcapng in Wireshark with the plugin: make install)."
+echo "Filters to try (the genesys.* fields need the dissector: make install, or prefix HOME=$out/home as this demo does):"
+echo "  tshark -r $out/annotated.pcapng -Y 'genesys.call_id == \"$id\"'"
+echo "  tshark -r $out/annotated.pcapng -Y 'genesys.trace.status == 408'"
+echo "  tshark -r $out/annotated.pcapng -Y 'genesys.alert'"
+echo "  tshark -r $out/annotated.pcapng -Y 'genesys.genesys_only'"
+echo "  tshark -r $out/annotated.pcapng -Y 'genesys.trace.key == \"call-id\"'"

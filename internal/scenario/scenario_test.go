@@ -391,13 +391,29 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo lacks %s", want)
 		}
 	}
-	if len(s.Calls) != 4 {
+	if len(s.Calls) != 6 {
 		t.Errorf("demo: %d calls", len(s.Calls))
 	}
-	for f, p := range payloads(s) {
-		if !bytes.Contains(p, []byte("\r\nX-Genesys-Call-ID: ")) || !bytes.Contains(p, []byte("\r\nx-inin-cnv: ")) {
-			t.Errorf("frame %d lacks a correlation header", f)
+	var genesysOnly, callIDOnly int
+	for _, c := range s.Calls {
+		if c.GenesysOnly {
+			genesysOnly++
 		}
+		if c.Key == KeyCallID {
+			callIDOnly++
+		}
+	}
+	if genesysOnly != 1 || callIDOnly != 1 {
+		t.Errorf("demo: %d Genesys-only and %d Call-ID-only calls, want 1 each", genesysOnly, callIDOnly)
+	}
+	without := 0
+	for _, p := range payloads(s) {
+		if !bytes.Contains(p, []byte("\r\nX-Genesys-Call-ID: ")) || !bytes.Contains(p, []byte("\r\nx-inin-cnv: ")) {
+			without++
+		}
+	}
+	if without == 0 {
+		t.Errorf("demo: every frame has both correlation headers; the Call-ID-only call's must not")
 	}
 	opt := DefaultOptions()
 	opt.Calls = 9
@@ -411,7 +427,9 @@ func TestSparseHeaders(t *testing.T) {
 	opt.SparseHeaders = true
 	s := Demo(opt)
 	for i, e := range s.Expect {
-		if e.Frame > 0 && e.KeyOnWire != (e.Dir == "out") {
+		// Sparse headers concern the correlation headers; a Call-ID is
+		// on every message.
+		if e.Frame > 0 && e.Key != KeyCallID && e.KeyOnWire != (e.Dir == "out") {
 			t.Errorf("record %d (%s, dir %s): key on wire %v", i, e.Event, e.Dir, e.KeyOnWire)
 		}
 	}

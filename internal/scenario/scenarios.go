@@ -20,10 +20,13 @@ func edgeNode(i int) string {
 }
 
 // Demo returns a small readable scenario for `make demo`: UDP over IPv4,
-// every message with both correlation headers, Options.Calls calls (default
-// 4): an answered inbound call, a 408 Request Timeout, a 503 Service
-// Unavailable from the carrier, an answered outbound call with early media,
-// then busy, cancelled and answered calls in turn.
+// every message with both correlation headers, Options.Calls calls: an
+// answered inbound call, a 408 Request Timeout, a 503 Service Unavailable
+// from the carrier, an answered outbound call with early media, then busy,
+// cancelled and answered calls in turn. By default (Calls 0) it is those
+// first four, plus a call only Genesys traced and a call without
+// correlation headers, matched by its Call-ID, so that every filter the
+// README shows finds something in the one demo capture.
 func Demo(opt Options) *Scenario {
 	b := newBuilder(opt)
 	n := opt.Calls
@@ -50,6 +53,17 @@ func Demo(opt Options) *Scenario {
 			sp.label, sp.story, flow = ordinary(i)
 		}
 		b.add(sp, flow)
+	}
+	if opt.Calls <= 0 {
+		// The default demo also shows the README's last two filters on
+		// the one capture: what only Genesys saw, and the flagged
+		// Call-ID fallback.
+		b.add(spec{label: "genesys-only", story: "a call through another SBC the capture does not see: only Genesys traced it",
+			carrier: sbcB(), edge: edge(1), node: edgeNode(1), xgcid: true, cnv: true, noWire: true},
+			func(c *call, g gen) { c.answered(g, carrierSide, false) })
+		b.add(spec{label: "callid-only", story: "a trunk without conversation headers: matched by Call-ID only, and flagged (486 Busy Here)",
+			carrier: sbc(), edge: edge(2), node: edgeNode(2)},
+			func(c *call, g gen) { c.failed(g, 486, true) })
 	}
 	return mustBuild(b)
 }
