@@ -1,14 +1,18 @@
 package correlate
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/genesys-sip/genesys-sip/internal/trace"
 )
 
 // CSVOptions configure ReadCSV.
@@ -27,9 +31,17 @@ type CSVOptions struct {
 type CSVReport struct {
 	Rows     int    // data rows read
 	SIP      int    // rows that are SIP messages
-	Skipped  int    // rows without a usable time or SIP identity
+	Skipped  int    // rows with a usable time but no SIP identity (CSeq, method or status)
 	TimeKind string // "absolute", "epoch" or "relative"
 	Columns  map[string]string
+	// BadTimes counts the rows skipped for their time: one that does not
+	// parse, lies outside what a time can be here (absolute and epoch
+	// times after 1970-01-01 and before 2262-04-12), or is of another kind
+	// than the first row's (a relative time among absolute ones).
+	// FirstBadTime says which was the first and why:
+	// `line 3: Time column: "1700-01-01 00:00:00" is out of range (…)`.
+	BadTimes     int
+	FirstBadTime string
 }
 
 // csvColumns maps what ReadCSV needs to column indexes.
@@ -54,26 +66,38 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) ([]WireMsg, CSVReport, er
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	// A UTF-8 BOM (Excel, Windows tools) is dropped before the CSV reader
+	// sees it, so a quoted first title still reads as one.
+	if b, _ := br.Peek(len(utf8BOM)); string(b) == utf8BOM {
+		br.Discard(len(utf8BOM))
+	} else if err := trace.Sniff(peekHead(br), "CSV file"); err != nil {
+		return nil, rep, fmt.Errorf("%s: %w", name, err)
+	}
+	if b, err := br.Peek(1); len(b) == 0 {
+		if err != nil && err != io.EOF {
+			return nil, rep, fmt.Errorf("%s: %w", name, err)
+		}
+		return nil, rep, fmt.Errorf("%s: empty CSV file", name)
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
 	head, err := cr.Read()
+	if err == nil && len(head) == 1 && strings.TrimSpace(head[0]) == "" {
+		err = io.EOF
+	}
 	if err == io.EOF {
-		return nil, rep, fmt.Errorf("%s: empty CSV file", name)
+		return nil, rep, fmt.Errorf("%s: only whitespace, no CSV header", name)
 	}
 	if err != nil {
 		return nil, rep, fmt.Errorf("%s: not CSV: %w", name, err)
 	}
 	head = append([]string(nil), head...) // ReuseRecord: the next Read overwrites it
 	cols := findColumns(head, opt.Headers, rep.Columns)
-	switch {
-	case cols.time < 0:
-		return nil, rep, fmt.Errorf("%s: no time column (expected Time, frame.time, frame.time_epoch or frame.time_relative; found %s)", name, strings.Join(head, ", "))
-	case cols.callID < 0 && !anyCol(cols.headers):
-		return nil, rep, fmt.Errorf("%s: no X-Genesys-Call-ID column (a column titled with that header name, or genesys.call_id) and no sip.Call-ID column", name)
-	case cols.cseq < 0 && cols.cseqNum < 0:
-		return nil, rep, fmt.Errorf("%s: no CSeq column (sip.CSeq, or sip.CSeq.seq and sip.CSeq.method): messages cannot be paired", name)
+	if err := cols.missing(head); err != nil {
+		return nil, rep, fmt.Errorf("%s: %w", name, err)
 	}
 	var out []WireMsg
 	line := 1
@@ -98,8 +122,17 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) ([]WireMsg, CSVReport, er
 			return strings.TrimSpace(rec[i])
 		}
 		ts, kind, err := parseCSVTime(get(cols.time), cols.timeName, opt.Location)
+		if err == nil && rep.TimeKind != "" && kind != rep.TimeKind {
+			err = fmt.Errorf("%q is a %s time among %s ones", get(cols.time), kind, rep.TimeKind)
+		}
 		if err != nil {
-			return out, rep, fmt.Errorf("%s: line %d: %s column: %w", name, line, head[cols.time], err)
+			// One bad row does not spoil the others; the count and the
+			// first one are reported.
+			if rep.BadTimes == 0 {
+				rep.FirstBadTime = fmt.Sprintf("line %d: %s column: %v", line, strings.TrimSpace(head[cols.time]), err)
+			}
+			rep.BadTimes++
+			continue
 		}
 		if rep.TimeKind == "" {
 			rep.TimeKind = kind
@@ -115,9 +148,49 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) ([]WireMsg, CSVReport, er
 		rep.SIP += n
 	}
 	if rep.SIP == 0 {
-		return nil, rep, fmt.Errorf("%s: no SIP messages among %d rows (rows need a CSeq and a method or status)", name, rep.Rows)
+		why := "rows need a CSeq and a method or status"
+		if rep.BadTimes > 0 {
+			why = fmt.Sprintf("%d rows without a usable time; first: %s", rep.BadTimes, rep.FirstBadTime)
+		}
+		return nil, rep, fmt.Errorf("%s: no SIP messages among %d rows (%s)", name, rep.Rows, why)
 	}
 	return out, rep, nil
+}
+
+const utf8BOM = "\ufeff"
+
+// peekHead returns the first bytes of br without consuming them, as many
+// as Sniff needs.
+func peekHead(br *bufio.Reader) []byte {
+	b, _ := br.Peek(512)
+	return b
+}
+
+// missing checks that the columns a correlation needs are there. The error
+// lists every requirement not met, the titles that meet it, and the titles
+// found, so one new export fixes it (how to export is the CLI's to say).
+func (c *csvColumns) missing(head []string) error {
+	var need []string
+	if c.time < 0 {
+		need = append(need, "a time (Time, frame.time, frame.time_epoch, frame.time_relative or frame.time_utc)")
+	}
+	if c.callID < 0 && !anyCol(c.headers) {
+		need = append(need, "a call identity (a column titled with a correlation header such as X-Genesys-Call-ID, genesys.call_id, genesys.conversation_id, or sip.Call-ID)")
+	}
+	if c.cseq < 0 && (c.cseqNum < 0 || c.cseqMethod < 0) {
+		need = append(need, "the CSeq (sip.CSeq, or sip.CSeq.seq and sip.CSeq.method)")
+	}
+	if c.method < 0 && c.status < 0 && c.info < 0 {
+		need = append(need, "the method and status (sip.Method and sip.Status-Code, or Wireshark's Info column)")
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	titles := make([]string, len(head))
+	for i, h := range head {
+		titles[i] = strconv.Quote(h)
+	}
+	return fmt.Errorf("missing columns: %s; found %s", strings.Join(need, "; "), strings.Join(titles, ", "))
 }
 
 func anyCol(cs []int) bool {
@@ -279,6 +352,31 @@ func findColumns(head []string, headers []string, found map[string]string) csvCo
 // packet. Relative times are placed after the Unix epoch, so pairs still
 // order and the skew estimate measures when the capture started.
 func parseCSVTime(s, column string, loc *time.Location) (time.Time, string, error) {
+	t, kind, err := parseCSVTimeAny(s, column, loc)
+	if err != nil {
+		return t, kind, err
+	}
+	// Trace times are int64 nanoseconds after 1970 (trace.Record); a
+	// capture time outside that cannot pair with one, and UnixNano would
+	// wrap. Relative times only need to fit int64 nanoseconds.
+	lo := csvMinTime
+	if kind == "relative" {
+		lo = csvMinRelative
+	}
+	if t.Before(lo) || t.After(csvMaxTime) {
+		return time.Time{}, "", fmt.Errorf("%q is out of range (absolute and epoch times must be after 1970-01-01 and before 2262-04-12)", s)
+	}
+	return t, kind, nil
+}
+
+// The times a CSV row may carry; see parseCSVTime.
+var (
+	csvMinTime     = time.Unix(0, 1)
+	csvMinRelative = time.Unix(0, math.MinInt64)
+	csvMaxTime     = time.Unix(0, math.MaxInt64)
+)
+
+func parseCSVTimeAny(s, column string, loc *time.Location) (time.Time, string, error) {
 	if s == "" {
 		return time.Time{}, "", errors.New("empty time")
 	}
@@ -322,6 +420,10 @@ func parseDecimalSeconds(s string) (time.Time, bool) {
 	sec, err := strconv.ParseInt(intPart, 10, 64)
 	if err != nil {
 		return time.Time{}, false
+	}
+	if sec >= math.MaxInt64/int64(time.Second) {
+		// A Duration would wrap; past 2262 is out of range anyway.
+		return time.Unix(sec, 0).UTC(), true
 	}
 	var ns int64
 	if frac != "" {

@@ -33,9 +33,21 @@
 // milliTs have fixed units; elsewhere the unit follows the magnitude:
 // below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds,
 // else nanoseconds (each range covers 1973 to 5138 in exactly one unit).
-// A record without a usable time, or without any of key, conversation id,
-// SIP Call-ID or another correlation header, is skipped and counted in the
-// [Report].
+// Times must lie after 1970-01-01T00:00:00Z and no later than
+// 2262-04-11T23:47:16.854775807Z, the end of int64 Unix nanoseconds; a
+// well-formed time outside that (year 1700, year 9999) is "out of range",
+// never wrapped around or clamped. A record without a usable time, or
+// without any of key, conversation id, SIP Call-ID or another correlation
+// header, is skipped and counted in the [Report] with the first such
+// record's position and what was wrong with it.
+//
+// In an NDJSON stream a line that is not JSON, or not an object, is skipped
+// and counted the same way; reading resumes at the next line that starts
+// with '{'. The first record must parse, since it tells the container; in
+// an array or API response a syntax error fails the load. An input with no
+// usable record fails with [ErrNoRecords]. A UTF-8 BOM is accepted; UTF-16
+// and UTF-32 text, pcap and pcapng captures, gzip and zip archives and
+// other binary data are refused with an error that says which ([Sniff]).
 //
 // Records are kept in an [Index] that finds them by X-Genesys-Call-ID,
 // conversation id, SIP Call-ID or another configured correlation header, and

@@ -24,6 +24,12 @@ func FuzzLoad(f *testing.F) {
 		`[{"x":[{"a":1},{"b":2}],"microTs":"2","callId":"k"},{"microTs":"2","callId":"k"}]`,
 		`{"message":"no","code":"bad.request","status":400}`,
 		`[{"microTs":"1","msg":"BYE sip:a@b SIP/2.0\r\nX-Genesys-Call-ID: k\r\n\r\n"}]`,
+		// NDJSON with bad lines to resynchronize after, odd encodings and
+		// times out of range.
+		`{"callId":"a","microTs":"1"}` + "\nxyz\n[1]\n" + `{"callId" "b"}` + "\n" + `{"callId":"c` + "\n" + `{"callId":"d","microTs":"2"}` + "\n",
+		"{\n \"callId\": \"a\",\n \"microTs\": \"1\"\n}\n<p>\n  {\n}\n{\"callId\":\"b\",\"microTs\":\"2\"}",
+		"\xef\xbb\xbf" + `{"callId":"a","microTs":"1"}`, "\xff\xfe[\x00]\x00", "\xd4\xc3\xb2\xa1\x02\x00\x04\x00",
+		`[{"callId":"a","date":"1700-01-01 00:00:00+00:00"},{"callId":"b","microTs":"253402300799999999"}]`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -77,11 +77,19 @@ func (p Position) String() string {
 // Skip counts the records skipped for one reason.
 type Skip struct {
 	// Reason is "no time", "bad time" (a time field that does not parse),
-	// "no key" (none of X-Genesys-Call-ID, conversation id, SIP Call-ID or
-	// another correlation header) or "not an object".
+	// "time out of range" (a well-formed time at or before 1970-01-01 or
+	// after 2262-04-11, which int64 nanoseconds cannot hold), "no key"
+	// (none of X-Genesys-Call-ID, conversation id, SIP Call-ID or another
+	// correlation header), "not an object" or "not JSON" (an NDJSON line
+	// that does not parse; loading resumes at the next line that starts
+	// with '{').
 	Reason string
 	Count  int
-	First  Position
+	// First is where the first record skipped for this reason starts.
+	First Position
+	// Detail says what was wrong with that first record, when there is
+	// more to say than Reason (the syntax error of a "not JSON" line).
+	Detail string
 }
 
 // skipName names a skip reason as reports show it.
@@ -91,6 +99,10 @@ func skipName(reason int) string {
 		return "no time"
 	case skipBadTime:
 		return "bad time"
+	case skipTimeRange:
+		return "time out of range"
+	case skipNotJSON:
+		return "not JSON"
 	case skipNoKey:
 		return "no key"
 	}
@@ -134,14 +146,17 @@ func (r *Report) String() string {
 	return s
 }
 
-// skipSummary reads "1200 skipped: no time; first: record 0, line 1".
+// skipSummary reads "1200 skipped: no time; first: record 0, line 1", with
+// what was wrong with that first record when the reason alone does not say
+// ("…; first: record 2, line 3: invalid character 'x' looking for
+// beginning of value").
 func (r *Report) skipSummary() string {
 	var parts []string
-	first := Position{Record: -1}
+	first := Skip{First: Position{Record: -1}}
 	for _, s := range r.Skipped {
 		parts = append(parts, strconv.Itoa(s.Count)+" "+s.Reason)
-		if first.Record < 0 || s.First.Record < first.Record {
-			first = s.First
+		if first.First.Record < 0 || s.First.Record < first.First.Record {
+			first = s
 		}
 	}
 	var why string
@@ -150,7 +165,11 @@ func (r *Report) skipSummary() string {
 	} else {
 		why = strings.Join(parts, ", ")
 	}
-	return fmt.Sprintf("%d skipped: %s; first: %s", r.SkippedTotal(), why, first)
+	out := fmt.Sprintf("%d skipped: %s; first: %s", r.SkippedTotal(), why, first.First)
+	if first.Detail != "" {
+		out += ": " + first.Detail
+	}
+	return out
 }
 
 // Load reads trace records from r into a new index. name identifies the
@@ -285,10 +304,12 @@ type result struct {
 	err       error
 }
 
-func (res *result) skip(reason int, p Position) {
+func (res *result) skip(reason int, p Position) { res.skipDetail(reason, p, "") }
+
+func (res *result) skipDetail(reason int, p Position, detail string) {
 	s := &res.skips[reason]
 	if s.Count == 0 {
-		s.First = p
+		s.First, s.Detail = p, detail
 	}
 	s.Count++
 }
@@ -538,11 +559,23 @@ func (b *builder) parseSpans(t *task) {
 			res.skip(skipNotObject, pos)
 			continue
 		}
+		if sp.bad > 0 {
+			res.skipDetail(int(sp.bad)-1, pos, sp.detail)
+			continue
+		}
 		w := t.buf[sp.start:sp.end]
 		var c crec
 		reason, end, _, err := b.build(w, t.base+int64(sp.start), &c)
 		if err == nil && end != len(w) {
 			err = badChar(w, end, "after object")
+		}
+		if err != nil && sp.stream {
+			// Balanced but not JSON: in a stream, the next record is
+			// still readable.
+			if se, ok := err.(*syntaxError); ok {
+				res.skipDetail(skipNotJSON, pos, syntaxDetail(se))
+				continue
+			}
 		}
 		if err != nil {
 			res.err = recordError(w, pos, err)
@@ -558,13 +591,39 @@ func (b *builder) keep(res *result, reason int, c *crec, pos Position) {
 		res.keyFields++
 	}
 	if reason >= 0 {
-		res.skip(reason, pos)
+		detail := ""
+		if (reason == skipBadTime || reason == skipTimeRange) && res.skips[reason].Count == 0 {
+			detail = b.timeDetail(reason)
+		}
+		res.skipDetail(reason, pos, detail)
 		return
 	}
 	if c.ext != nil {
 		res.fileRecs++
 	}
 	res.recs = append(res.recs, *c)
+}
+
+// timeDetail describes the time that made the last record built skipped.
+func (b *builder) timeDetail(reason int) string {
+	var name string
+	switch b.badTimeField {
+	case fMicroTs:
+		name = "microTs"
+	case fMilliTs:
+		name = "milliTs"
+	case fDate:
+		name = "date"
+	case fTimestamp:
+		name = "timestamp"
+	default:
+		name = "time"
+	}
+	v := string(b.badTime[:min(len(b.badTime), 64)])
+	if reason == skipTimeRange {
+		return name + " " + strconv.Quote(v) + " is out of range (times must be " + timeRangeText + ")"
+	}
+	return name + " " + strconv.Quote(v) + " is not RFC 3339 with a zone or an epoch number"
 }
 
 // recordError positions a syntax error found in the record w at pos.
@@ -618,6 +677,16 @@ func (b *builder) parseChunk(t *task) {
 					res.crossed = true
 					return
 				}
+				if !t.array {
+					end, n, ok := badStreamRecord(t, w, pos, recPos, err)
+					if !ok {
+						return
+					}
+					pos += end
+					nl += n
+					res.nrec++
+					continue
+				}
 				res.err = recordError(w[pos:], recPos, err)
 				return
 			}
@@ -638,8 +707,14 @@ func (b *builder) parseChunk(t *task) {
 			pos = end
 			nl += n
 		default:
-			res.err = unexpectedRecord(w, pos, recPos)
-			return
+			end, n, ok := badStreamRecord(t, w, pos, recPos, nil)
+			if !ok {
+				return
+			}
+			pos += end
+			nl += n
+			res.nrec++
+			continue
 		}
 		res.nrec++
 		if !t.array {
@@ -697,25 +772,52 @@ func (b *builder) chunkEnd(t *task, w []byte, pos, nl int) {
 	res.nl = nl
 }
 
-// unexpectedRecord explains a top-level value in a stream that is not an
-// object.
-func unexpectedRecord(w []byte, pos int, p Position) error {
-	what := ""
-	switch c := w[pos]; {
-	case c == '"':
-		what = "a string"
-	case c == '-' || (c >= '0' && c <= '9'):
-		what = "a number"
-	case (c == 't' || c == 'f') && isLiteral(w[pos:]):
-		what = "a boolean"
-	case c == 'n' && isLiteral(w[pos:]):
-		what = "null"
-	case c == '[':
-		what = "an array"
-	default:
-		return &posError{line: p.Line, rec: -1, msg: "not JSON: " + badChar(w, pos, "looking for beginning of value").Msg}
+// badStreamRecord skips the bad record at w[pos] of a stream chunk exactly
+// as the splitter does in exact mode (stream, skipBad), so both modes count
+// the same records: a balanced object that does not parse ends at its
+// closing brace; anything else runs to the next line that starts with '{'.
+// berr is the parser's error for an object. It returns the length skipped
+// and its newlines; false when the answer lies past the chunk (the load then
+// starts over in exact mode) or on an error that is not the input's syntax.
+func badStreamRecord(t *task, w []byte, pos int, p Position, berr error) (n, nl int, ok bool) {
+	res := &t.res
+	rest := w[pos:]
+	reason, detail := skipNotJSON, ""
+	if rest[0] == '{' {
+		end, k, err := skipContainer(rest, 0)
+		se, _ := err.(*syntaxError)
+		switch {
+		case err == nil:
+			// Balanced: the splitter's span, which the parser rejects.
+			bse, ok := berr.(*syntaxError)
+			if !ok {
+				res.err = recordError(rest, p, berr)
+				return 0, 0, false
+			}
+			res.skipDetail(skipNotJSON, p, syntaxDetail(bse))
+			return end, k, true
+		case se == errShort && !t.last:
+			res.crossed = true
+			return 0, 0, false
+		case se != nil:
+			detail = syntaxDetail(se)
+		default:
+			res.err = err
+			return 0, 0, false
+		}
+	} else {
+		reason, detail = badStart(rest)
 	}
-	return &posError{line: p.Line, rec: p.Record, msg: "expected a record object, got " + what}
+	end := resync(rest)
+	if end < 0 {
+		if !t.last {
+			res.crossed = true // the next line may not start a record
+			return 0, 0, false
+		}
+		end = len(rest)
+	}
+	res.skipDetail(reason, p, detail)
+	return end, bytes.Count(rest[:end], []byte{'\n'}), true
 }
 
 // finish moves the builder's arena into a batch owned by res.

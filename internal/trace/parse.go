@@ -425,8 +425,10 @@ type ref struct {
 const (
 	skipNoTime = iota
 	skipBadTime
+	skipTimeRange
 	skipNoKey
 	skipNotObject
+	skipNotJSON
 	nSkip
 )
 
@@ -447,6 +449,12 @@ type builder struct {
 	keyTmp  []byte
 	hbuf    []byte // decoded header values of scanEscaped
 	escErr  error  // first bad escape met by value
+	// badTime is the time value (as written, escapes and all) of a record
+	// skipped for its time, and
+	// badTimeField its field: read (into a skip's Detail) only for the
+	// first such record of a block, so nothing is allocated per record.
+	badTime      []byte
+	badTimeField field
 }
 
 func newBuilder(cfg *config) *builder {
@@ -544,7 +552,7 @@ func (b *builder) fill(w []byte, base int64, c *crec) (int, error) {
 	*c = crec{}
 
 	// Time: the most precise field that parses.
-	timeSeen, timeOK := false, false
+	timeSeen, found, outOfRange := false, false, false
 	for _, tf := range [...]struct {
 		f    field
 		unit int64
@@ -553,14 +561,24 @@ func (b *builder) fill(w []byte, base int64, c *crec) (int, error) {
 		if sp.kind == kAbsent || sp.kind == kOther {
 			continue
 		}
-		timeSeen = true
-		if ns, ok := parseTime(b.value(w, sp), tf.unit); ok {
-			c.t, timeOK = ns, true
+		v := b.value(w, sp)
+		ns, res := parseTime(v, tf.unit)
+		if res == timeOK {
+			c.t, found = ns, true
 			break
 		}
+		if !timeSeen || (res == timeRange && !outOfRange) {
+			// The raw bytes: v may be in b.tmp, which later fields reuse.
+			b.badTime, b.badTimeField = w[sp.s:sp.e], tf.f
+		}
+		timeSeen = true
+		outOfRange = outOfRange || res == timeRange
 	}
-	if !timeOK {
-		if timeSeen {
+	if !found {
+		switch {
+		case outOfRange:
+			return skipTimeRange, nil
+		case timeSeen:
 			return skipBadTime, nil
 		}
 		return skipNoTime, nil

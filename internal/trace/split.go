@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // The splitter reads the input in blocks, recognizes the container (API
@@ -38,6 +39,13 @@ type recSpan struct {
 	start, end int
 	rec, line  int
 	notObject  bool
+	// stream marks a record of an NDJSON stream: one that does not parse
+	// is skipped, not fatal, since the next line can still be read.
+	stream bool
+	// bad is, for a bad record of a stream the splitter already passed
+	// over (no bytes), its skip reason + 1; detail says what is wrong.
+	bad    uint8
+	detail string
 }
 
 // posError is an input problem at a line (and record, when rec >= 0).
@@ -53,8 +61,11 @@ func (e *posError) Error() string {
 	return fmt.Sprintf("line %d: %s", e.line, e.msg)
 }
 
-// errEmpty reports an input without any JSON value.
-var errEmpty = errors.New("empty input: no JSON")
+// Inputs without any JSON value.
+var (
+	errEmpty = fmt.Errorf("%w (empty input)", ErrNoRecords)
+	errBlank = fmt.Errorf("%w (only whitespace, no JSON)", ErrNoRecords)
+)
 
 type splitter struct {
 	r          io.Reader
@@ -80,15 +91,20 @@ func (s *splitter) run() error {
 	if err := s.fill(); err != nil {
 		return err
 	}
+	if s.end == 0 {
+		return errEmpty
+	}
 	if bytes.HasPrefix(s.buf[s.start:s.end], []byte(bom)) {
 		s.start += len(bom)
+	} else if err := sniff(s.buf[s.start:s.end]); err != nil {
+		return err
 	}
 	c, ok, err := s.peek()
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return errEmpty
+		return errBlank
 	}
 	switch c {
 	case '[':
@@ -147,26 +163,63 @@ func (s *splitter) run() error {
 // unexpected explains a top-level value that is not a container of
 // records.
 func (s *splitter) unexpected(c byte) error {
-	what := ""
-	switch {
-	case c == '"':
-		what = "a string"
-	case c == '-' || (c >= '0' && c <= '9'):
-		what = "a number"
-	case (c == 't' || c == 'f' || c == 'n') && isLiteral(s.buf[s.start:s.end]):
-		what = "a boolean"
-		if c == 'n' {
-			what = "null"
-		}
-	case c == '[':
-		what = "an array"
-	default:
+	what := valueKind(s.buf[s.start:s.end])
+	if what == "" {
 		return s.fail(badChar(s.buf[s.start:s.end], 0, "looking for beginning of value"), -1)
 	}
-	if s.format == FormatNDJSON {
-		return &posError{line: s.line, rec: s.rec, msg: "expected a record object, got " + what}
-	}
 	return &posError{line: s.line, rec: -1, msg: `expected an object with "data", an array or NDJSON records, got ` + what}
+}
+
+// valueKind names the JSON value w starts with when it is not an object:
+// "a string", "a number", "a boolean", "null" or "an array"; "" when w does
+// not start with a JSON value.
+func valueKind(w []byte) string {
+	switch c := w[0]; {
+	case c == '"':
+		return "a string"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	case (c == 't' || c == 'f') && isLiteral(w):
+		return "a boolean"
+	case c == 'n' && isLiteral(w):
+		return "null"
+	case c == '[':
+		return "an array"
+	}
+	return ""
+}
+
+// badStart classifies a record of a stream that does not start with '{':
+// a JSON value that is not an object, or not JSON at all.
+func badStart(w []byte) (reason int, detail string) {
+	if what := valueKind(w); what != "" {
+		return skipNotObject, "expected a record object, got " + what
+	}
+	return skipNotJSON, badChar(w, 0, "looking for beginning of value").Msg
+}
+
+// syntaxDetail words a scanner error for a skipped record.
+func syntaxDetail(se *syntaxError) string {
+	if se == errShort {
+		return "unexpected end of input (truncated?)"
+	}
+	return se.Msg
+}
+
+// lineStartObject is where a stream resumes after a bad record: a line
+// that starts with '{'.
+var lineStartObject = []byte("\n{")
+
+// resync returns the offset in w of the next line after w[0] that starts
+// with '{', or -1.
+func resync(w []byte) int {
+	if len(w) < 2 {
+		return -1
+	}
+	if i := bytes.Index(w[1:], lineStartObject); i >= 0 {
+		return i + 2
+	}
+	return -1
 }
 
 // array splits the elements of an array whose '[' was consumed.
@@ -221,7 +274,9 @@ func (s *splitter) array() error {
 	}
 }
 
-// stream splits NDJSON (or any whitespace-separated objects).
+// stream splits NDJSON (or any whitespace-separated objects). A record
+// that is not an object or not JSON is skipped up to the next line that
+// starts with '{' (chunked parsing resumes at the same place).
 func (s *splitter) stream() error {
 	for {
 		c, ok, err := s.peek()
@@ -229,13 +284,71 @@ func (s *splitter) stream() error {
 			return err
 		}
 		if c != '{' {
-			return s.unexpected(c)
+			// Enough bytes to tell a literal such as "true" from text.
+			for s.end-s.start < 8 && !s.eof {
+				if err := s.fill(); err != nil {
+					return err
+				}
+			}
+			reason, detail := badStart(s.buf[s.start:s.end])
+			if err := s.skipBad(reason, detail); err != nil {
+				return err
+			}
+			continue
 		}
 		n, nl, err := s.scanWith(skipObject)
+		var se *syntaxError
+		if errors.As(err, &se) {
+			if err := s.skipBad(skipNotJSON, syntaxDetail(se)); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
-			return s.fail(err, s.rec)
+			return s.fail(err, s.rec) // too large, or reading failed
 		}
 		s.add(n, nl, false)
+		s.cur.spans[len(s.cur.spans)-1].stream = true
+	}
+}
+
+// skipBad passes over a bad record of a stream, from the read position to
+// the next line that starts with '{' or the end of the input, reading on as
+// needed but keeping none of it, and records it as skipped.
+func (s *splitter) skipBad(reason int, detail string) error {
+	s.cur.spans = append(s.cur.spans, recSpan{start: s.start, end: s.start, rec: s.rec, line: s.line, bad: uint8(reason + 1), detail: detail})
+	s.rec++
+	first := true
+	for {
+		w := s.buf[s.start:s.end]
+		var at int
+		if first {
+			at = resync(w)
+		} else if i := bytes.Index(w, lineStartObject); i >= 0 {
+			at = i + 1
+		} else {
+			at = -1
+		}
+		if at >= 0 || s.eof {
+			if at < 0 {
+				at = len(w)
+			}
+			s.line += bytes.Count(w[:at], []byte{'\n'})
+			s.start += at
+			return nil
+		}
+		// Keep the last byte: a '\n' there may precede the '{' of the
+		// next read.
+		keep := max(len(w)-1, 1)
+		if keep > len(w) {
+			keep = len(w)
+		}
+		s.line += bytes.Count(w[:keep], []byte{'\n'})
+		s.start += keep
+		first = false
+		if err := s.fill(); err != nil {
+			return err
+		}
 	}
 }
 
@@ -350,7 +463,9 @@ func (s *splitter) fail(err error, rec int) error {
 	}
 	w := s.buf[s.start:s.end]
 	if se == errShort {
-		return s.truncated("")
+		e := s.truncated("").(*posError)
+		e.rec = rec // as chunked parsing reports it
+		return e
 	}
 	off := min(max(se.Off, 0), len(w))
 	return &posError{line: s.line + bytes.Count(w[:off], []byte{'\n'}), rec: rec, msg: "not JSON: " + se.Msg}
@@ -652,4 +767,86 @@ func isLiteral(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// sniff recognizes a JSON input that is not UTF-8 text at all, so that the
+// error says what the file is instead of quoting its first byte. b does not
+// start with a UTF-8 BOM.
+func sniff(b []byte) error {
+	if err := sniffKnown(b, "trace file"); err != nil {
+		return err
+	}
+	// Other binary data only when the input cannot be a JSON container
+	// anyway: a Latin-1 name inside a record is the parser's business.
+	if i, _ := skipSpace(b, 0); i < len(b) && (b[i] == '{' || b[i] == '[') {
+		return nil
+	}
+	return sniffBinary(b, "trace file")
+}
+
+// Sniff reports, from the first bytes of a file (a few hundred are
+// enough), a file that is not UTF-8 text: UTF-16 or UTF-32 text, a pcap or
+// pcapng capture, a gzip or zip archive, or other binary data (a NUL byte,
+// or a first line that is not UTF-8). what names the file expected, for the
+// message: "a CSV file must be UTF-8". head must not start with a UTF-8 BOM
+// (which the caller accepts and drops). It returns nil when nothing wrong
+// was recognized.
+func Sniff(head []byte, what string) error {
+	if err := sniffKnown(head, what); err != nil {
+		return err
+	}
+	return sniffBinary(head, what)
+}
+
+// sniffKnown recognizes other text encodings and file formats by their
+// first bytes.
+func sniffKnown(b []byte, what string) error {
+	has := func(p string) bool { return bytes.HasPrefix(b, []byte(p)) }
+	conv := func(enc string) error {
+		return fmt.Errorf("%s text: a %s must be UTF-8 (convert it, e.g. iconv -f %s -t UTF-8)", enc, what, enc)
+	}
+	switch {
+	case has("\xff\xfe\x00\x00"):
+		return conv("UTF-32LE")
+	case has("\x00\x00\xfe\xff"):
+		return conv("UTF-32BE")
+	case has("\xff\xfe"), len(b) >= 2 && b[0] != 0 && b[0] < 0x80 && b[1] == 0:
+		return conv("UTF-16LE")
+	case has("\xfe\xff"), len(b) >= 2 && b[0] == 0 && b[1] != 0 && b[1] < 0x80:
+		return conv("UTF-16BE")
+	case has("\xd4\xc3\xb2\xa1"), has("\xa1\xb2\xc3\xd4"), has("\x4d\x3c\xb2\xa1"), has("\xa1\xb2\x3c\x4d"):
+		return fmt.Errorf("looks like a pcap capture, not a %s", what)
+	case has("\x0a\x0d\x0d\x0a") && len(b) >= 12 &&
+		(string(b[8:12]) == "\x1a\x2b\x3c\x4d" || string(b[8:12]) == "\x4d\x3c\x2b\x1a"):
+		return fmt.Errorf("looks like a pcapng capture, not a %s", what)
+	case has("\x1f\x8b"):
+		return fmt.Errorf("gzip-compressed: decompress the %s first (gunzip)", what)
+	case has("PK\x03\x04"):
+		return fmt.Errorf("a zip archive: extract the %s first (unzip)", what)
+	}
+	return nil
+}
+
+// sniffBinary reports binary data: a NUL byte in the first 512 bytes, or a
+// first line that is not UTF-8 (later lines may hold a stray Latin-1 name).
+func sniffBinary(b []byte, what string) error {
+	head := b[:min(len(b), 512)]
+	if bytes.IndexByte(head, 0) >= 0 {
+		return fmt.Errorf("binary data, not a %s (expected UTF-8 text)", what)
+	}
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	for k := len(head) - 1; k >= 0 && k >= len(head)-utf8.UTFMax; k-- {
+		if utf8.RuneStart(head[k]) {
+			if !utf8.FullRune(head[k:]) {
+				head = head[:k] // a character cut by the 512-byte limit
+			}
+			break
+		}
+	}
+	if !utf8.Valid(head) {
+		return fmt.Errorf("binary data, not a %s (expected UTF-8 text)", what)
+	}
+	return nil
 }
