@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -689,4 +691,137 @@ func TestGenesysLivePoller(t *testing.T) {
 		t.Errorf("%d Genesys Cloud frames, want the polled record\nlog: %s", len(frames), readFile(t, logFile))
 	}
 	assertNoSecrets(t, []*fakegenesys.Server{f}, []string{fakeSecret}, stderr.String(), readFile(t, logFile), readFile(t, out))
+}
+
+// noSecretIn fails if an output holds the fake's client secret or the Basic
+// credentials made of it (runs that never obtain a token).
+func noSecretIn(t *testing.T, outputs ...string) {
+	t.Helper()
+	basic := base64.StdEncoding.EncodeToString([]byte(fakeID + ":" + fakeSecret))
+	for i, out := range outputs {
+		if strings.Contains(out, fakeSecret) || strings.Contains(out, basic) {
+			t.Errorf("output %d holds the client secret", i)
+		}
+	}
+}
+
+// TestGenesysCheckPermanentErrors: check fails at once, after one attempt,
+// on errors that do not clear (a host that does not resolve, a closed
+// port, a certificate not trusted), with one [FAIL] line naming the host
+// and the cause. Before, each took ~90 s of retries.
+func TestGenesysCheckPermanentErrors(t *testing.T) {
+	h := &home{dir: t.TempDir()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	tlsFake := newFake(t, "", fakegenesys.Options{TLS: true})
+	tests := []struct {
+		name, url string
+		want      []string
+	}{
+		// RFC 6761: .invalid never resolves.
+		{"no such host", "https://login.genesys-sip-e2e.invalid", []string{"login.genesys-sip-e2e.invalid", "no such host", "1 attempt in"}},
+		{"connection refused", closed, []string{strings.TrimPrefix(closed, "http://"), "connection refused", "1 attempt in"}},
+		{"self-signed certificate", tlsFake.URL, []string{strings.TrimPrefix(tlsFake.URL, "https://"), "certificate signed by unknown authority", "1 attempt in"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := genesysRun(t, h, credEnv(fakeSecret), binPath, "check", "--genesys-login-url", tt.url, "--genesys-api-url", tt.url)
+			t.Logf("%s: %s\n%s", tt.name, r.elapsed.Round(time.Millisecond), r.stdout)
+			if r.err == nil {
+				t.Fatal("check succeeded")
+			}
+			if r.elapsed > time.Second {
+				t.Errorf("check took %s, want < 1 s", r.elapsed)
+			}
+			var fail []string
+			for _, l := range strings.Split(r.stdout, "\n") {
+				if strings.HasPrefix(l, "[FAIL]") {
+					fail = append(fail, l)
+				}
+			}
+			if len(fail) != 1 || !strings.HasPrefix(fail[0], "[FAIL] login host reachable: ") {
+				t.Fatalf("want one [FAIL] line for the login host:\n%s", r.stdout)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(fail[0], w) {
+					t.Errorf("%q lacks %q", fail[0], w)
+				}
+			}
+			if strings.TrimSpace(r.stderr) != "genesys-sip: check failed: login host reachable" {
+				t.Errorf("stderr is more than the one failure line:\n%s", r.stderr)
+			}
+			noSecretIn(t, r.stdout, r.stderr)
+		})
+	}
+	if n := tlsFake.Count(fakegenesys.Token); n != 0 {
+		t.Errorf("the TLS fake answered %d token requests", n)
+	}
+}
+
+// interruptRun starts a command, sends it SIGINT (Ctrl-C) once ready
+// reports true, and returns its result.
+func interruptRun(t *testing.T, h *home, env []string, ready func() bool, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := h.command(ctx, binPath, args...)
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !ready() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the request is in flight
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("%s: hang after SIGINT\nstderr: %s", strings.Join(args, " "), stderr.String())
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), err: err, elapsed: time.Since(start)}
+}
+
+// TestGenesysInterruptedSaysWhatItWaitedFor: Ctrl-C during check or traces
+// fetch ends with one line naming the host, what was awaited, the attempt
+// and the last error, not a bare "context canceled".
+func TestGenesysInterruptedSaysWhatItWaitedFor(t *testing.T) {
+	h := &home{dir: t.TempDir()}
+	dir := t.TempDir()
+	f := newFake(t, "", fakegenesys.Options{})
+	host := strings.TrimPrefix(f.URL, "http://")
+
+	f.Inject(fakegenesys.Token, fakegenesys.Fault{Kind: fakegenesys.Hang})
+	r := interruptRun(t, h, credEnv(fakeSecret), func() bool { return f.Count(fakegenesys.Token) > 0 },
+		append([]string{"check"}, urlArgs(f)...)...)
+	want := "genesys-sip: check: interrupted while waiting for " + host + " (OAuth token; attempt 1, no answer yet)"
+	if r.err == nil || !strings.Contains(r.stderr, want) {
+		t.Errorf("check: err=%v, stderr lacks %q:\n%s", r.err, want, r.stderr)
+	}
+	t.Logf("check interrupted, exit after %s: %s", r.elapsed.Round(time.Millisecond), strings.TrimSpace(r.stderr))
+	noSecretIn(t, r.stdout, r.stderr)
+
+	f.Inject(fakegenesys.Search, fakegenesys.Fault{Kind: fakegenesys.Status, Status: 503}, fakegenesys.Fault{Kind: fakegenesys.Hang})
+	out := filepath.Join(dir, "trace.json")
+	r = interruptRun(t, h, credEnv(fakeSecret), func() bool { return f.Count(fakegenesys.Search) > 1 },
+		append([]string{"traces", "fetch", "--from", "-1h", "-o", out}, urlArgs(f)...)...)
+	want = "genesys-sip: interrupted while waiting for " + host +
+		" (SIP trace search; attempt 2, no answer yet, last error: 503 Service Unavailable)"
+	if r.err == nil || !strings.Contains(r.stderr, want) {
+		t.Errorf("traces fetch: err=%v, stderr lacks %q:\n%s", r.err, want, r.stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an interrupted fetch wrote its output")
+	}
+	t.Logf("traces fetch interrupted, exit after %s: %s", r.elapsed.Round(time.Millisecond), strings.TrimSpace(r.stderr))
+	assertNoSecrets(t, []*fakegenesys.Server{f}, []string{fakeSecret}, r.stdout, r.stderr)
 }

@@ -76,9 +76,12 @@ func (r CheckResult) WriteTo(w io.Writer) (int64, error) {
 // credentials (a token), the API host is reachable, the client has
 // telephony:pcap:view (a siptraces search over the last hour), and whether
 // records matching filter (a destination pattern, see Query.Destination)
-// exist in that hour. It returns an error only for an invalid filter; every
-// other failure is a step of the result. The result carries the tracing
-// advice.
+// exist in that hour. It returns an error for an invalid filter, and when
+// ctx ends before the check is complete: then the error ("check:
+// interrupted while waiting for login.mypurecloud.com (OAuth token; attempt
+// 3, …)") says what it was waiting for, and the result holds the steps done.
+// Every other failure is a step of the result. The result carries the
+// tracing advice.
 func (c *Client) Check(ctx context.Context, filter string) (CheckResult, error) {
 	if _, err := ParsePattern(filter); err != nil {
 		return CheckResult{}, err
@@ -99,12 +102,21 @@ func (c *Client) Check(ctx context.Context, filter string) (CheckResult, error) 
 		stepPerm   = "permission " + PermissionView
 		stepRecord = "records in the last hour"
 	)
+	interrupted := func(err error) error {
+		var ie *InterruptedError
+		if errors.As(err, &ie) {
+			return fmt.Errorf("check: %w", err)
+		}
+		return fmt.Errorf("check: interrupted: %w", err)
+	}
 	_, err := c.token(ctx)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return res, interrupted(err)
 	case err == nil:
 		add(stepLogin, true, c.loginURL)
 		add(stepCreds, true, "token issued for client id "+c.cfg.Credentials.ClientID)
-	case errors.Is(err, ErrUnreachable) || errors.Is(err, ErrServer) || ctx.Err() != nil:
+	case errors.Is(err, ErrUnreachable) || errors.Is(err, ErrServer):
 		add(stepLogin, false, err.Error())
 		skip(stepCreds, stepAPI, stepPerm, stepRecord)
 		return res, nil
@@ -117,10 +129,12 @@ func (c *Client) Check(ctx context.Context, filter string) (CheckResult, error) 
 	now := c.cfg.Now()
 	recs, err := c.Search(ctx, Query{Start: now.Add(-time.Hour), End: now, Destination: filter})
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return res, interrupted(err)
 	case err == nil:
 		add(stepAPI, true, c.apiURL)
 		add(stepPerm, true, "siptraces search allowed")
-	case errors.Is(err, ErrUnreachable) || ctx.Err() != nil:
+	case errors.Is(err, ErrUnreachable):
 		add(stepAPI, false, err.Error())
 		skip(stepPerm, stepRecord)
 		return res, nil

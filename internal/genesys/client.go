@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -95,7 +96,7 @@ type Client struct {
 	loginURL string
 	apiURL   string
 	api      *http.Client // bearer-token calls, rate limited
-	login    *http.Client // token requests
+	login    *http.Client // token requests, rate limited too
 	plain    *http.Client // signed URLs: never carries credentials
 	log      *slog.Logger
 
@@ -188,7 +189,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.cfg = cfg
 	c.api = &http.Client{Transport: &attemptTransport{cfg.Transport, cfg.Limiter, cfg.RequestTimeout}}
-	c.login = &http.Client{Transport: &attemptTransport{cfg.Transport, nil, cfg.RequestTimeout}}
+	// Token requests share the limiter: they are rare when all is well, but
+	// a login host answering 429 or 5xx to every caller would otherwise be
+	// hammered at the speed of the retries.
+	c.login = &http.Client{Transport: &attemptTransport{cfg.Transport, cfg.Limiter, cfg.RequestTimeout}}
 	c.plain = &http.Client{Transport: &attemptTransport{cfg.Transport, nil, cfg.DownloadTimeout}}
 	return c, nil
 }
@@ -259,13 +263,43 @@ type attemptTransport struct {
 	timeout time.Duration
 }
 
+// limiterError is a rate-limiter wait that failed: the context ended, or
+// the wait would outlast its deadline.
+type limiterError struct{ err error }
+
+func (e *limiterError) Error() string { return "client-side rate limit: " + e.err.Error() }
+func (e *limiterError) Unwrap() error { return e.err }
+
+// isInvalidName reports a host under the "invalid" TLD, which RFC 6761
+// §6.4 reserves as never resolving and asks resolver libraries to answer
+// negatively at once; Go's resolver asks DNS, which may be slow or absent.
+func isInvalidName(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	return h == "invalid" || strings.HasSuffix(h, ".invalid")
+}
+
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if h := req.URL.Hostname(); isInvalidName(h) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, &net.OpError{Op: "dial", Net: "tcp",
+			Err: &net.DNSError{Err: "no such host", Name: h, IsNotFound: true}}
+	}
 	if t.limiter != nil {
-		if err := t.limiter.Wait(req.Context()); err != nil {
+		p := policyFrom(req.Context())
+		if p != nil {
+			p.phase = phaseLimiter
+		}
+		err := t.limiter.Wait(req.Context())
+		if p != nil {
+			p.phase = phaseAnswer
+		}
+		if err != nil {
 			if req.Body != nil {
 				req.Body.Close()
 			}
-			return nil, fmt.Errorf("rate limiter: %w", err)
+			return nil, &limiterError{err}
 		}
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
@@ -323,7 +357,8 @@ func (c *Client) token(ctx context.Context) (string, error) {
 	select {
 	case c.tokSem <- struct{}{}:
 	case <-ctx.Done():
-		return "", fmt.Errorf("genesys: waiting for a token: %w", ctx.Err())
+		return "", &InterruptedError{Host: hostOf(c.loginURL), What: "OAuth token",
+			State: "another request is fetching one", Err: ctx.Err()}
 	}
 	defer func() { <-c.tokSem }()
 	c.mu.Lock()
@@ -510,66 +545,98 @@ func (c *Client) apiError(endpoint string, resp *response) *APIError {
 }
 
 // send performs one logical request with the retry policy and reads the
-// whole body (bounded by MaxResponseBytes).
+// whole body (bounded by MaxResponseBytes). The body is read inside the
+// retry loop, so a connection reset or closed in the middle of it is a
+// failed attempt like any other.
 func (c *Client) send(ctx context.Context, hc *http.Client, method, rawURL string, body []byte, hdr http.Header, idempotent bool, endpoint string) (*response, error) {
-	resp, err := c.sendStream(ctx, hc, method, rawURL, body, hdr, idempotent, endpoint)
+	resp, p, err := c.do(ctx, hc, method, rawURL, body, hdr, idempotent, endpoint, true)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
-	if err != nil {
-		c.setState(State{Kind: StateUnreachable, Detail: endpoint + ": reading the response failed"})
-		return nil, fmt.Errorf("%w: %s: reading the response: %w", ErrUnreachable, endpoint, sanitizeErr(err))
-	}
-	if int64(len(b)) > c.cfg.MaxResponseBytes {
-		return nil, fmt.Errorf("%w: %s: response larger than %d bytes", ErrMalformed, endpoint, c.cfg.MaxResponseBytes)
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: p.body}, nil
 }
 
 // sendStream performs one logical request with the retry policy and returns
 // the response with its body unread.
 func (c *Client) sendStream(ctx context.Context, hc *http.Client, method, rawURL string, body []byte, hdr http.Header, idempotent bool, endpoint string) (*http.Response, error) {
+	resp, _, err := c.do(ctx, hc, method, rawURL, body, hdr, idempotent, endpoint, false)
+	return resp, err
+}
+
+func (c *Client) do(ctx context.Context, hc *http.Client, method, rawURL string, body []byte, hdr http.Header, idempotent bool, endpoint string, buffer bool) (*http.Response, *retryPolicy, error) {
 	var raw any
 	if body != nil {
 		raw = body
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, method, rawURL, raw)
+	host := hostOf(rawURL)
+	p := &retryPolicy{c: c, start: time.Now(), idempotent: idempotent, endpoint: endpoint, host: host, buffer: buffer,
+		fixed: (hc == c.api && c.cfg.APIURL != "") || (hc == c.login && c.cfg.LoginURL != "")}
+	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, policyKey{}, p), method, rawURL, raw)
 	if err != nil {
-		return nil, fmt.Errorf("genesys: %s: building the request: %w", endpoint, sanitizeErr(err))
+		return nil, nil, fmt.Errorf("genesys: %s: building the request: %w", endpoint, sanitizeErr(err))
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", "genesys-sip")
-	p := &retryPolicy{c: c, start: time.Now(), idempotent: idempotent, endpoint: endpoint}
+	if buffer {
+		req.SetResponseHandler(p.readBody)
+	}
 	rc := &retryablehttp.Client{
-		HTTPClient:   hc,
-		Logger:       nil, // its messages would carry URLs; we log ourselves
-		RetryWaitMin: c.cfg.RetryWaitMin,
-		RetryWaitMax: c.cfg.RetryWaitMax,
-		RetryMax:     c.cfg.MaxRetries,
-		CheckRetry:   p.checkRetry,
-		Backoff:      p.backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		HTTPClient:     hc,
+		Logger:         nil, // its messages would carry URLs; we log ourselves
+		RetryWaitMin:   c.cfg.RetryWaitMin,
+		RetryWaitMax:   c.cfg.RetryWaitMax,
+		RetryMax:       c.cfg.MaxRetries,
+		CheckRetry:     p.checkRetry,
+		Backoff:        p.backoff,
+		RequestLogHook: p.requestHook,
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
 	}
 	resp, err := rc.Do(req)
+	elapsed := time.Since(p.start).Round(time.Millisecond)
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("genesys: %s: %w", endpoint, ctx.Err())
+			return nil, nil, p.interrupted(ctx.Err())
 		}
-		host := hostOf(rawURL)
-		c.setState(State{Kind: StateUnreachable, Detail: host + ": " + shortCause(err)})
-		return nil, fmt.Errorf("%w: %s: %w (%d attempt(s) in %s)", ErrUnreachable, endpoint, sanitizeErr(err),
-			p.attempts, time.Since(p.start).Round(time.Millisecond))
+		var tooLarge *errTooLarge
+		if errors.As(err, &tooLarge) {
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrMalformed, endpoint, tooLarge)
+		}
+		c.setState(State{Kind: StateUnreachable, Detail: host + ": " + truncate(shortCause(err), 80)})
+		tail := ""
+		if p.permanent != "" {
+			tail = "; not retried: " + p.permanent
+		}
+		return nil, nil, fmt.Errorf("%w: %s: %w (%s in %s%s)", ErrUnreachable, endpoint, sanitizeErr(err),
+			plural(p.attempts, "attempt"), elapsed, tail)
 	}
 	c.log.Debug("genesys response", "endpoint", endpoint, "status", resp.StatusCode,
-		"attempts", p.attempts, "elapsed", time.Since(p.start).Round(time.Millisecond).String())
-	return resp, nil
+		"attempts", p.attempts, "elapsed", elapsed.String())
+	return resp, p, nil
+}
+
+// readAllLimited reads r to the end, failing with *errTooLarge beyond limit
+// bytes and with *bodyError when the read breaks off.
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, &bodyError{sanitizeErr(err)}
+	}
+	if int64(len(b)) > limit {
+		return nil, &errTooLarge{limit}
+	}
+	return b, nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func hostOf(raw string) string {
@@ -595,16 +662,14 @@ func sanitizeErr(err error) error {
 	return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
 }
 
-// shortCause is a brief, secret-free description of a transport error.
+// shortCause is a brief, secret-free description of a transport error
+// (without the URL, which can carry a query).
 func shortCause(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return "timeout"
-		}
 		err = ue.Err
 	}
-	return truncate(err.Error(), 80)
+	return truncate(err.Error(), 160)
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -14,6 +14,14 @@
 //     {"url":…}, a signed URL fetched without the bearer token.
 //   - 300 requests per minute per token; 429 carries Retry-After.
 //
+// Failures that clear (429, 5xx, timeouts, connections reset or closed, also
+// in the middle of a body) are retried with backoff within the rate limit;
+// failures that do not (a host that does not resolve, a TLS certificate that
+// does not verify, a refused connection to a URL given explicitly, 400, 403,
+// 404, 401 after one token refresh) fail at once, in one line that says why.
+// A request whose context ends returns an *InterruptedError naming the host,
+// what it was waiting for, the attempt and the last error.
+//
 // Secrets (client secret, access token, Authorization header, signed URL
 // query) never appear in errors or logs. Query strings, which carry phone
 // numbers, are not logged either.

@@ -119,7 +119,12 @@ func (c *Client) waitDownload(ctx context.Context, id string) (*url.URL, error) 
 				ErrNotReady, id, c.cfg.DownloadTimeout, polls, resp.status)
 		}
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("genesys: waiting for download %s: %w", id, err)
+			if ctx.Err() == nil {
+				return nil, fmt.Errorf("genesys: waiting for download %s: %w", id, err)
+			}
+			return nil, &InterruptedError{Host: hostOf(c.apiURL), What: "PCAP download " + id,
+				State: fmt.Sprintf("not ready after %s (status %d), next poll due in %s", plural(polls, "poll"), resp.status, wait),
+				Err:   ctx.Err()}
 		}
 		wait = min(wait*2, c.cfg.DownloadPollMax)
 	}
@@ -160,6 +165,9 @@ func (c *Client) fetchSigned(ctx context.Context, u *url.URL, w io.Writer) (int6
 		return 0, fmt.Errorf("%w: %s: body starts with % x, not a pcap/pcapng magic number", ErrNotPCAP, endpoint, head)
 	}
 	n, err := io.Copy(w, br)
+	if err != nil && ctx.Err() != nil {
+		return n, &InterruptedError{Host: u.Host, What: "PCAP file", State: fmt.Sprintf("%d bytes received", n), Err: ctx.Err()}
+	}
 	if err != nil {
 		return n, fmt.Errorf("genesys: %s: copying the capture after %d bytes: %w", endpoint, n, sanitizeErr(err))
 	}

@@ -1,6 +1,7 @@
 package genesys
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -149,3 +150,66 @@ func truncate(s string, n int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// InterruptedError is returned when the caller's context ends (Ctrl-C, a
+// stopped poller, a deadline) while a request waits. It says what the
+// request was waiting for, so an interrupted "check" or "traces fetch" does
+// not end on a bare "context canceled". It unwraps to the context's error.
+type InterruptedError struct {
+	Host      string // host waited for, e.g. "login.mypurecloud.com"
+	What      string // "OAuth token", "SIP trace search", …
+	Attempt   int    // attempts started (0: none yet)
+	State     string // where the request stood: "no answer yet", "failed; next attempt due in 2s", …
+	LastError string // cause of the last failed attempt, "" if none; never a secret
+	Err       error  // context.Canceled or context.DeadlineExceeded
+}
+
+// Error returns one line, e.g. "interrupted while waiting for
+// login.mypurecloud.com (OAuth token; attempt 3, no answer yet, last error:
+// 503 Service Unavailable)".
+func (e *InterruptedError) Error() string {
+	var b strings.Builder
+	if errors.Is(e.Err, context.DeadlineExceeded) {
+		b.WriteString("timed out")
+	} else {
+		b.WriteString("interrupted")
+	}
+	fmt.Fprintf(&b, " while waiting for %s (%s", e.Host, e.What)
+	sep := "; "
+	if e.Attempt > 0 {
+		fmt.Fprintf(&b, "; attempt %d", e.Attempt)
+		sep = ", "
+	}
+	if e.State != "" {
+		b.WriteString(sep)
+		b.WriteString(e.State)
+		sep = ", "
+	}
+	if e.LastError != "" {
+		b.WriteString(sep)
+		b.WriteString("last error: ")
+		b.WriteString(e.LastError)
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// Unwrap returns the context's error.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// describe names what an endpoint obtains, for InterruptedError.
+func describe(endpoint string) string {
+	switch {
+	case endpoint == "POST "+tokenPath:
+		return "OAuth token"
+	case endpoint == "GET "+siptracesPath:
+		return "SIP trace search"
+	case endpoint == "POST "+downloadPath:
+		return "PCAP download request"
+	case strings.HasPrefix(endpoint, "GET "+downloadPath+"/"):
+		return "PCAP download status"
+	case strings.HasPrefix(endpoint, "GET signed URL"):
+		return "PCAP file"
+	}
+	return endpoint
+}

@@ -90,6 +90,9 @@ func (c *Client) pollLoop(ctx context.Context, pc PollConfig, done chan<- struct
 			recs, err := c.Search(ctx, q)
 			switch {
 			case err != nil && ctx.Err() != nil:
+				// Stopping is no failure (OnError is not called), but the
+				// log says what the stopped poll was waiting for.
+				c.log.Info("genesys poller stopped during a poll", "detail", c.scrub(err.Error()))
 				return
 			case err != nil:
 				if pc.OnError != nil {

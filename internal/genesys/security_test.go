@@ -159,3 +159,28 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal("logger captured nothing; the test would prove nothing")
 	}
 }
+
+// assertNoSecrets fails if the client secret, the Basic credentials made of
+// it, or an access token f issued (f may be nil) appears in any of texts:
+// error strings (also as %+v and %#v), log output, states.
+func assertNoSecrets(t *testing.T, f *fakegenesys.Server, creds Credentials, texts ...string) {
+	t.Helper()
+	forbidden := []string{creds.ClientSecret, base64.StdEncoding.EncodeToString([]byte(creds.ClientID + ":" + creds.ClientSecret))}
+	if f != nil {
+		forbidden = append(forbidden, f.IssuedTokens()...)
+	}
+	all := strings.Join(texts, "\n")
+	for _, s := range forbidden {
+		if len(s) >= 4 && strings.Contains(all, s) {
+			t.Fatalf("secret %.6s… found in errors/logs", s)
+		}
+	}
+}
+
+// errTexts renders err every way a caller might print it.
+func errTexts(err error) []string {
+	if err == nil {
+		return nil
+	}
+	return []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)}
+}

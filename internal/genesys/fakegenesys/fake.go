@@ -2,8 +2,11 @@
 // on loopback that serves the OAuth token endpoint, the siptraces search and
 // the PCAP download flow with the real JSON shapes, plus scripted faults
 // (429 with Retry-After, 5xx bursts, 401, 403, malformed JSON, hanging and
-// slow responses, dropped connections). It records every request so tests
+// slow responses, dropped connections, connections reset or closed in the
+// middle of a body, a body that stalls). It records every request so tests
 // can assert counts, rates and the absence of credentials where none belong.
+// With Options.TLS it serves HTTPS with httptest's self-signed certificate,
+// which a client does not trust unless told to (Server.Certificate).
 //
 // The login and API hosts are the same server; set both Config.LoginURL and
 // Config.APIURL of the client (or the extcap's --genesys-login-url and
@@ -13,10 +16,14 @@ package fakegenesys
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -63,6 +70,9 @@ type Options struct {
 	PCAP []byte
 	// Now is the fake's clock for token expiry; nil is time.Now.
 	Now func() time.Time
+	// TLS serves HTTPS (httptest.NewTLSServer) with a self-signed
+	// certificate for 127.0.0.1, ::1 and example.com.
+	TLS bool
 }
 
 // FaultKind is what a scripted fault does.
@@ -76,6 +86,15 @@ const (
 	Hang                        // never answer; ends when the client gives up or the server closes
 	Slow                        // answer normally after Fault.Delay
 	Disconnect                  // close the connection without answering
+	// ResetBody sends the status, the headers (with the full Content-Length)
+	// and half of the normal body, then resets the connection (TCP RST).
+	ResetBody
+	// TruncateBody is ResetBody with an orderly close (FIN) instead of the
+	// reset: the client reads an unexpected EOF.
+	TruncateBody
+	// SlowBody sends the status, the headers and half of the normal body at
+	// once, and the rest after Fault.Delay.
+	SlowBody
 )
 
 // Fault is a scripted misbehaviour applied to the next Times requests (0
@@ -86,7 +105,7 @@ type Fault struct {
 	Status     int           // Status: the HTTP status
 	RetryAfter string        // Status: Retry-After header value, e.g. "2"
 	Body       string        // Status, Malformed: replaces the default body
-	Delay      time.Duration // Slow: delay before answering
+	Delay      time.Duration // Slow: delay before answering; SlowBody: before the second half
 	Times      int
 }
 
@@ -161,10 +180,22 @@ func New(opts Options) *Server {
 		opts: opts, closing: make(chan struct{}),
 		tokens: map[string]time.Time{}, faults: map[Endpoint][]Fault{}, downloads: map[string]*download{},
 	}
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	if opts.TLS {
+		s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+		// Handshakes a client refuses are what TLS tests are about: do not
+		// log them to stderr.
+		s.ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+		s.ts.StartTLS()
+	} else {
+		s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	}
 	s.URL = s.ts.URL
 	return s
 }
+
+// Certificate returns the TLS server's certificate (nil without
+// Options.TLS), for a client that is meant to trust it.
+func (s *Server) Certificate() *x509.Certificate { return s.ts.Certificate() }
 
 // EmptyPCAP returns a pcap global header (little-endian, µs, Ethernet) with
 // no packets.
@@ -383,8 +414,70 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			panic(http.ErrAbortHandler)
+		case ResetBody, TruncateBody, SlowBody:
+			s.serveBroken(rw, r, ep, f)
+			return
 		}
 	}
+	s.route(rw, r, ep)
+}
+
+// serveBroken answers the request normally into a buffer, then sends the
+// status, the headers with the full Content-Length and the first half of
+// the body, and breaks the rest as f says.
+func (s *Server) serveBroken(w http.ResponseWriter, r *http.Request, ep Endpoint, f Fault) {
+	rec := httptest.NewRecorder()
+	s.route(rec, r, ep)
+	body := rec.Body.Bytes()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	half := len(body) / 2
+	_, _ = w.Write(body[:half])
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	if f.Kind == SlowBody {
+		select {
+		case <-time.After(f.Delay):
+			_, _ = w.Write(body[half:])
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		return
+	}
+	// The client has the headers and half the body when the connection goes.
+	conn, buf, err := rc.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = buf.Flush()
+	if f.Kind == ResetBody {
+		if tc, ok := underlyingTCP(conn); ok {
+			_ = tc.SetLinger(0) // close sends RST, not FIN
+		}
+	}
+	conn.Close()
+}
+
+// underlyingTCP returns the TCP connection under conn (a TLS connection
+// wraps one).
+func underlyingTCP(conn net.Conn) (*net.TCPConn, bool) {
+	for {
+		switch c := conn.(type) {
+		case *net.TCPConn:
+			return c, true
+		case interface{ NetConn() net.Conn }:
+			conn = c.NetConn()
+		default:
+			return nil, false
+		}
+	}
+}
+
+// route serves ep normally.
+func (s *Server) route(rw http.ResponseWriter, r *http.Request, ep Endpoint) {
 	switch ep {
 	case Token:
 		s.serveToken(rw, r)
@@ -418,6 +511,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (Flush, Hijack).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

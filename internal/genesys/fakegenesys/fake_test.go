@@ -1,6 +1,8 @@
 package fakegenesys
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -175,5 +177,75 @@ func TestFakePermissionsAndHang(t *testing.T) {
 	<-done
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("Close took %s", el)
+	}
+}
+
+// The body faults send the status, the headers with the full length and
+// half the body, then break: reset (RST), close (FIN), or stall.
+func TestFakeBrokenBodies(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	get := func(c *http.Client) (int, int, error) {
+		t.Helper()
+		resp, err := c.Post(s.URL+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"))
+		if err != nil {
+			return 0, 0, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, len(b), err
+	}
+	// The token endpoint without credentials: a 401 with a JSON body.
+	_, full, err := get(http.DefaultClient)
+	if err != nil || full < 20 {
+		t.Fatalf("normal: %d bytes, %v", full, err)
+	}
+	tests := []struct {
+		kind    FaultKind
+		delay   time.Duration
+		wantErr string // "" : the whole body arrives
+	}{
+		{ResetBody, 0, "connection reset"},
+		{TruncateBody, 0, "unexpected EOF"},
+		{SlowBody, 100 * time.Millisecond, ""},
+	}
+	for _, tt := range tests {
+		s.Inject(Token, Fault{Kind: tt.kind, Delay: tt.delay})
+		start := time.Now()
+		// A fresh client: the reset must hit this request's connection.
+		code, n, err := get(&http.Client{Transport: &http.Transport{}})
+		if code != http.StatusUnauthorized {
+			t.Fatalf("kind %d: status %d (%v), want the headers of a 401", tt.kind, code, err)
+		}
+		switch {
+		case tt.wantErr == "" && (err != nil || n != full || time.Since(start) < tt.delay):
+			t.Fatalf("kind %d: %d of %d bytes after %s, %v", tt.kind, n, full, time.Since(start), err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || n >= full):
+			t.Fatalf("kind %d: %d of %d bytes, err %v, want %q", tt.kind, n, full, err, tt.wantErr)
+		}
+	}
+}
+
+// With TLS the fake serves HTTPS with a certificate a client trusts only
+// when told to.
+func TestFakeTLS(t *testing.T) {
+	s := New(Options{TLS: true})
+	defer s.Close()
+	if !strings.HasPrefix(s.URL, "https://") || s.Certificate() == nil {
+		t.Fatalf("URL %s, certificate %v", s.URL, s.Certificate())
+	}
+	if _, err := (&http.Client{Transport: &http.Transport{}}).Get(s.URL + "/x"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusted certificate accepted: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(s.Certificate())
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(s.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
