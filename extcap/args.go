@@ -9,6 +9,7 @@ import (
 
 	"github.com/genesys-sip/genesys-sip/internal/alert"
 	"github.com/genesys-sip/genesys-sip/internal/genesys"
+	"github.com/genesys-sip/genesys-sip/internal/redact"
 )
 
 // argType is an extcap argument type (doc/extcap.adoc in Wireshark).
@@ -281,9 +282,11 @@ func argTable() []arg {
 			set:     func(o *captureOptions, v string) error { o.RedactKey = v; return nil },
 		},
 		{
+			// The default is the redactor's own list, spelled out so the
+			// dialog shows it (and tshark passes it back unchanged).
 			Call: "--redact-headers", Display: "Headers to redact", Type: typeString, Group: "Privacy",
-			DefaultText: "Request-URI, From, To, P-Asserted-Identity, P-Preferred-Identity, Remote-Party-ID, Diversion, History-Info, Contact, Refer-To, Referred-By, P-Called-Party-ID, P-Charge-Info",
-			Tooltip:     "Comma-separated headers whose numbers are redacted (Request-URI included by name)",
+			Default: strings.Join(redact.DefaultHeaders(), ","),
+			Tooltip: "Comma-separated headers whose numbers are redacted (Request-URI included by name)",
 			set: func(o *captureOptions, v string) (err error) {
 				if strings.TrimSpace(v) == "" {
 					o.RedactHeaders = nil
@@ -374,12 +377,27 @@ func (a *arg) defaultValue() string {
 	if a.Default != "" {
 		return a.Default
 	}
-	for _, v := range a.Values {
+	vals := a.Values
+	if vals == nil && a.values != nil && !a.Reload {
+		// A list computed from tables (the regions), not from the
+		// machine: cheap, and its default entry applies like a static one.
+		vals = a.values()
+	}
+	for _, v := range vals {
 		if v.Default {
 			return v.Value
 		}
 	}
 	return ""
+}
+
+// helpDefault is the default --help shows: the description of a default
+// computed at run time, else the value applied when the flag is absent.
+func (a *arg) helpDefault() string {
+	if a.DefaultText != "" {
+		return strings.Trim(a.DefaultText, "`")
+	}
+	return a.defaultValue()
 }
 
 // parseBool accepts the spellings Wireshark and people use: true/false,

@@ -130,7 +130,7 @@ func buildSetup(ctx context.Context, o *captureOptions, log *slog.Logger, cliMod
 			s.closers = append(s.closers, func() { ix.Close() })
 			log.Info("trace records loaded", "file", o.TraceFile, "report", rep.String())
 			if n := rep.SkippedTotal(); n > 0 {
-				s.warn("trace file %s: %s", o.TraceFile, rep.String())
+				s.warn("trace file %s", rep.String()) // the report starts with the file's name
 			}
 		}
 	}
@@ -154,6 +154,9 @@ func newRedactor(o *captureOptions) (*redact.Redactor, error) {
 		KeepDigits:    o.RedactKeep,
 		Headers:       o.RedactHeaders,
 		RedactCallIDs: o.RedactCallIDs,
+		// The configured correlation headers are keys, not numbers:
+		// a "x-genesys-*" family must not redact a custom one.
+		CallIDHeaders: callIDHeaders(o.CorrelationHeaders),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("redaction: %w", err)
@@ -197,4 +200,13 @@ func loadKeys(ctx context.Context, o *captureOptions, log *slog.Logger, s *setup
 	}
 	log.Info("TLS keys loaded", "keys", kl.Stats())
 	return kl, nil
+}
+
+// callIDHeaders returns the headers redaction treats as correlation keys:
+// Call-ID and the configured correlation headers (nil: the defaults).
+func callIDHeaders(correlation []string) []string {
+	if len(correlation) == 0 {
+		return nil
+	}
+	return append([]string{"Call-ID"}, correlation...)
 }

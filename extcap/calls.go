@@ -44,11 +44,11 @@ func callsCommand(e *env, table []arg) *cli.Command {
 		}, decodeFlags(table)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("calls: give one capture file (got %d arguments)", c.NArg())
+				return usagef("calls", "give one capture file (got %d arguments): genesys-sip calls FILE", c.NArg())
 			}
 			format := c.String("format")
 			if format != "text" && format != "json" {
-				return fmt.Errorf("--format: %q is not text or json", format)
+				return usagef("calls", "--format: %q is not text or json", format)
 			}
 			opts, log, red, closeLog, err := fileCommandSetup(c, table, e)
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/genesys-sip/genesys-sip/internal/hostclock"
+	"github.com/genesys-sip/genesys-sip/internal/pcapng"
 	"github.com/genesys-sip/genesys-sip/internal/pipeline"
 )
 
@@ -25,12 +27,12 @@ func captureCommand(e *env, table []arg) *cli.Command {
 		Description: "Writes the same pcapng stream Wireshark receives from the \"Genesys SIP\" interface.\n" +
 			"Example: genesys-sip capture --replay-file call.pcap --replay-speed 0 -w out.pcapng",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "output pcapng file, or - for stdout", Required: true},
+			&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "the output pcapng file, or - for stdout", Required: true},
 			&cli.StringFlag{Name: "capture-filter", Aliases: []string{"f"}, Usage: "capture filter (BPF, tcpdump syntax)", Category: "Source"},
 		}, tableFlags(table, false)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return fmt.Errorf("capture: unexpected argument %q (flags go before it; the input is --replay-file FILE)", c.Args().First())
+				return usagef("capture", "unexpected argument %q (the input is --replay-file FILE)", c.Args().First())
 			}
 			opts, err := optionsFrom(c, table)
 			if err != nil {
@@ -53,6 +55,10 @@ func captureCommand(e *env, table []arg) *cli.Command {
 				prog = newProgressMeter(e.stderr)
 			}
 			err = e.capture(opts, out, true, prog, nil)
+			var oe *pcapng.OutputError
+			if errors.As(err, &oe) && target != "-" {
+				err = fmt.Errorf("-w %s: %w", target, oe.Err)
+			}
 			if cerr := out.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("-w %s: %w", target, cerr)
 			}
@@ -92,6 +98,21 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 	cfg := s.cfg
 	cfg.Out = out
 	cfg.Notes = s.warnings
+	// The capture host's clock, read once before the first packet (at
+	// most hostclock.Budget): the pipeline writes it into the section
+	// comment and the toolbar. A bad one is said here too when the
+	// output's times are this host's (live, or a re-based replay); not in
+	// Wireshark's error box, which would pop up at every capture.
+	hc := hostclock.Read(ctx)
+	cfg.HostClock = &hc
+	if w := hc.Warn(); w != "" && (cfg.ReplayFile == "" || cfg.Rebase) {
+		log.Warn(w)
+		if cliMode && !toStderr {
+			fmt.Fprintf(e.stderr, "genesys-sip: warning: %s\n", w)
+		}
+		tb.Log(w)
+		tb.Statusbar(w)
+	}
 	if tb != nil {
 		if cfg.Status == nil { // setupGenesys may have made it for the API state
 			cfg.Status = &pipeline.Status{}
@@ -129,9 +150,8 @@ func (e *env) capture(opts captureOptions, out io.Writer, cliMode bool, prog *pr
 		return nil
 	}
 	if err != nil {
-		if !toStderr { // the caller prints the error on stderr anyway
-			log.Error("capture failed", "err", err, "packets_written", st.Packets)
-		}
+		// For the log file: the caller prints the error on stderr.
+		log.Error("capture failed", "err", err, "packets_written", st.Packets)
 		return err
 	}
 	if ctx.Err() != nil {
@@ -149,28 +169,42 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // newLogger builds the diagnostics logger. Wireshark shows anything on an
-// extcap's stderr as an error, so in extcap mode logs go only to --log-file;
-// on the command line warnings and errors also go to stderr unless a log
-// file is given (toStderr then reports true).
+// extcap's stderr as an error, so in extcap mode the log goes only to
+// --log-file. On the command line the structured log goes to --log-file
+// too, and to stderr only at --log-level debug or noisy without a log
+// file; otherwise stderr gets each warning as one line in plain words
+// (toStderr then reports true: warnings logged reach the user).
 func newLogger(level, file string, cliMode bool, stderr io.Writer) (log *slog.Logger, toStderr bool, closer func(), err error) {
 	lv, err := parseLogLevel(level)
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("--log-level: %w", err)
 	}
-	switch {
-	case file != "":
+	var handlers teeHandler
+	closer = func() {}
+	if file != "" {
 		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, false, nil, fmt.Errorf("--log-file %s: %w", file, unwrapPath(err))
 		}
-		return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: lv})), false, func() { f.Close() }, nil
-	case cliMode:
-		if level == "" || level == "message" {
-			lv = slog.LevelWarn
-		}
-		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), true, func() {}, nil
+		handlers = append(handlers, slog.NewTextHandler(f, &slog.HandlerOptions{Level: lv}))
+		closer = func() { f.Close() }
 	}
-	return slog.New(slog.DiscardHandler), false, func() {}, nil
+	switch {
+	case !cliMode:
+	case file == "" && lv < slog.LevelInfo:
+		handlers = append(handlers, slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+		toStderr = true
+	default:
+		handlers = append(handlers, newWarningHandler(stderr))
+		toStderr = true
+	}
+	switch len(handlers) {
+	case 0:
+		return slog.New(slog.DiscardHandler), false, closer, nil
+	case 1:
+		return slog.New(handlers[0]), toStderr, closer, nil
+	}
+	return slog.New(handlers), toStderr, closer, nil
 }
 
 // parseLogLevel maps Wireshark's extcap log levels onto slog's.

@@ -2,15 +2,20 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,6 +23,11 @@ import (
 	"github.com/genesys-sip/genesys-sip/internal/redact"
 	"github.com/genesys-sip/genesys-sip/internal/trace"
 )
+
+// reportTime is the layout of the report's times: fixed width (always six
+// fractional digits, microseconds as Genesys records them), so the
+// columns line up and the times sort as text.
+const reportTime = "2006-01-02T15:04:05.000000Z07:00"
 
 // correlateReport is what `genesys-sip correlate` prints.
 type correlateReport struct {
@@ -31,6 +41,10 @@ type correlateReport struct {
 	TraceRecords   int             `json:"trace_records"`
 	CSVTimeKind    string          `json:"csv_time_kind"`
 	RowsWithoutSIP int             `json:"rows_without_sip"`
+	// RowsBadTime counts CSV rows skipped for a time that does not parse
+	// or is out of range; TraceSkipped the trace records not usable.
+	RowsBadTime  int `json:"rows_bad_time"`
+	TraceSkipped int `json:"trace_skipped"`
 }
 
 type correlatePair struct {
@@ -71,12 +85,13 @@ func correlateCommand(e *env, table []arg) *cli.Command {
 		Name:  "correlate",
 		Usage: "pair a Wireshark CSV export with Genesys Cloud trace records",
 		Description: "The CSV comes from Wireshark (File > Export Packet Dissections > As CSV) or from\n" +
-			"  tshark -r F -Y sip -T fields -E separator=, -E header=y -E quote=d -e frame.number -e frame.time_epoch \\\n" +
-			"    -e sip.Call-ID -e sip.CSeq -e sip.Method -e sip.Status-Code -e sip.Via.branch -e ip.src -e ip.dst -e genesys.call_id\n" +
-			"It needs a time column, a CSeq column and an X-Genesys-Call-ID column (any title containing it,\n" +
-			"or genesys.call_id) or sip.Call-ID. Times: absolute (local to --tz unless they carry UTC), epoch, or\n" +
-			"relative to the first packet. Prints the pairs, the clock skew, what is unmatched on each side,\n" +
-			"and the calls whose Call-ID differs between the capture and Genesys.",
+			"  " + csvTsharkCommand("CAPTURE") + "\n" +
+			"(the genesys.* fields need the dissector: genesys-sip install). It needs a time column, sip.CSeq,\n" +
+			"sip.Method and sip.Status-Code (or Wireshark's Info column), and an X-Genesys-Call-ID column (any\n" +
+			"title containing it, or genesys.call_id) or sip.Call-ID. Times: absolute (local to --tz unless they\n" +
+			"carry UTC), epoch, or relative to the first packet. Prints the pairs, the clock skew, what is\n" +
+			"unmatched on each side, and the calls whose Call-ID differs between the capture and Genesys.\n" +
+			"To annotate a capture directly instead: genesys-sip capture --replay-file CAPTURE --trace-file T -w OUT.pcapng",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "csv", Usage: "packet list exported as CSV", Required: true},
 			&cli.StringFlag{Name: "trace", Usage: "Genesys Cloud trace records (any format the trace loaders read)", Required: true},
@@ -86,7 +101,7 @@ func correlateCommand(e *env, table []arg) *cli.Command {
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
 			if format != "table" && format != "csv" && format != "json" {
-				return fmt.Errorf("--format: %q is not table, csv or json", format)
+				return usagef("correlate", "--format: %q is not table, csv or json", format)
 			}
 			loc := time.UTC
 			if tz := c.String("tz"); tz != "" {
@@ -103,21 +118,38 @@ func correlateCommand(e *env, table []arg) *cli.Command {
 			defer closeLog()
 			ctx, stop := signalContext()
 			defer stop()
-			f, err := os.Open(c.String("csv"))
+			csvPath, tracePath := c.String("csv"), c.String("trace")
+			f, err := os.Open(csvPath)
 			if err != nil {
-				return fmt.Errorf("--csv %s: %w", c.String("csv"), unwrapPath(err))
+				return fmt.Errorf("--csv %s: %w", csvPath, unwrapPath(err))
 			}
 			defer f.Close()
-			wire, crep, err := correlate.ReadCSV(f, c.String("csv"), correlate.CSVOptions{Location: loc, Headers: opts.CorrelationHeaders})
-			if err != nil {
+			br := bufio.NewReader(f)
+			head, _ := br.Peek(512)
+			if err := checkCSVInput(csvPath, tracePath, head); err != nil {
 				return err
 			}
-			ix, trep, err := trace.LoadFile(ctx, c.String("trace"), trace.Options{CorrelationHeaders: opts.CorrelationHeaders})
+			if err := checkTraceInput(tracePath); err != nil {
+				return err
+			}
+			wire, crep, err := correlate.ReadCSV(br, csvPath, correlate.CSVOptions{Location: loc, Headers: opts.CorrelationHeaders})
+			if err != nil {
+				return explainCSVError(err, crep, opts.CorrelationHeaders)
+			}
+			ix, trep, err := trace.LoadFile(ctx, tracePath, trace.Options{CorrelationHeaders: opts.CorrelationHeaders})
 			if err != nil {
 				return err
 			}
 			defer ix.Close()
 			log.Info("inputs", "csv_rows", crep.Rows, "sip", crep.SIP, "time", crep.TimeKind, "trace", trep.String())
+			// Skipped input is said, never only logged: a row or record
+			// dropped in silence is a message the analyst thinks is missing.
+			if crep.BadTimes > 0 {
+				fmt.Fprintf(e.stderr, "genesys-sip: warning: --csv %s: %d rows skipped for their time; first: %s\n", csvPath, crep.BadTimes, printable(crep.FirstBadTime))
+			}
+			if trep.SkippedTotal() > 0 {
+				fmt.Fprintf(e.stderr, "genesys-sip: warning: --trace %s\n", printable(trep.String()))
+			}
 			var recs []trace.Record
 			for r := range ix.All() {
 				recs = append(recs, r)
@@ -129,8 +161,9 @@ func correlateCommand(e *env, table []arg) *cli.Command {
 			res := eng.Finish()
 			rep := buildCorrelateReport(wire, res, red)
 			rep.TraceRecords, rep.CSVTimeKind, rep.RowsWithoutSIP = len(recs), crep.TimeKind, crep.Skipped
+			rep.RowsBadTime, rep.TraceSkipped = crep.BadTimes, trep.SkippedTotal()
 			if crep.TimeKind == "relative" {
-				log.Warn("CSV times are relative to the first packet: the skew is Genesys' clock at the capture start, not a clock error")
+				log.Warn(csvPath + ": the times are relative to the first packet: the skew is Genesys' clock at the capture start, not a clock error")
 			}
 			w := bufio.NewWriter(e.stdout)
 			defer w.Flush()
@@ -166,9 +199,9 @@ func buildCorrelateReport(wire []correlate.WireMsg, res correlate.Result, red *r
 		matched[[2]uint64{m.Frame, uint64(m.Index)}] = true
 		r := m.Record
 		p := correlatePair{
-			Frame: m.Frame, WireTime: m.WireTime.UTC().Format(time.RFC3339Nano), Event: r.Event(),
+			Frame: m.Frame, WireTime: m.WireTime.UTC().Format(reportTime), Event: r.Event(),
 			CSeq: strconv.FormatUint(uint64(r.CSeqNum), 10) + " " + r.CSeqMethod, Call: id(r.Key), Conv: id(r.ConversationID),
-			RecordTime: f.CorrectedTime(r).UTC().Format(time.RFC3339Nano),
+			RecordTime: f.CorrectedTime(r).UTC().Format(reportTime),
 			Delta:      correlate.FormatDuration(f.CorrectedTime(r).Sub(m.WireTime)), Key: m.Key.String(),
 		}
 		if m.Order {
@@ -195,12 +228,12 @@ func buildCorrelateReport(wire []correlate.WireMsg, res correlate.Result, red *r
 		if w.Status != 0 {
 			ev = strconv.Itoa(w.Status)
 		}
-		rep.UnmatchedWire = append(rep.UnmatchedWire, correlateWire{Frame: w.Frame, Time: w.Time.UTC().Format(time.RFC3339Nano),
+		rep.UnmatchedWire = append(rep.UnmatchedWire, correlateWire{Frame: w.Frame, Time: w.Time.UTC().Format(reportTime),
 			Event: ev, CSeq: strconv.FormatUint(uint64(w.CSeqNum), 10) + " " + string(w.CSeqMethod), CallID: id(string(w.CallID))})
 	}
 	for _, r := range res.GenesysOnly {
 		rep.GenesysOnly = append(rep.GenesysOnly, correlatePair{Event: r.Event(), CSeq: strconv.FormatUint(uint64(r.CSeqNum), 10) + " " + r.CSeqMethod,
-			Call: id(r.Key), Conv: id(r.ConversationID), RecordTime: f.CorrectedTime(r).UTC().Format(time.RFC3339Nano)})
+			Call: id(r.Key), Conv: id(r.ConversationID), RecordTime: f.CorrectedTime(r).UTC().Format(reportTime)})
 	}
 	slices.SortStableFunc(rep.Pairs, func(a, b correlatePair) int { return int(a.Frame) - int(b.Frame) })
 	return rep
@@ -254,4 +287,115 @@ func writeCorrelateCSV(w io.Writer, rep correlateReport) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvTsharkCommand is the tshark command that exports capture as the CSV
+// correlate reads best: every identity column, the Genesys fields of the
+// dissector, epoch times (no time zone to guess).
+func csvTsharkCommand(capture string) string {
+	return "tshark -r " + shellQuote(capture) + " -Y sip -T fields -E separator=, -E header=y -E quote=d" +
+		" -e frame.number -e frame.time_epoch -e sip.Call-ID -e sip.CSeq -e sip.Method -e sip.Status-Code" +
+		" -e sip.Via.branch -e ip.src -e ip.dst -e genesys.call_id -e genesys.conversation_id > packets.csv"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./+:@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// sniffKind names the kind of a file from its first bytes: "pcap",
+// "pcapng", "gzip", "json", "binary", or "" for text that may be CSV.
+func sniffKind(head []byte) string {
+	if len(head) >= 4 {
+		switch m := binary.BigEndian.Uint32(head); m {
+		case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+			return "pcap"
+		case 0x0a0d0d0a:
+			return "pcapng"
+		}
+	}
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		return "gzip"
+	}
+	text := head
+	if len(text) == 512 {
+		// The peek may cut a character in two; only complete ones count.
+		for i := 0; i < 3 && len(text) > 0 && !utf8.Valid(text); i++ {
+			text = text[:len(text)-1]
+		}
+	}
+	if bytes.IndexByte(text, 0) >= 0 || !utf8.Valid(text) {
+		return "binary"
+	}
+	if t := bytes.TrimLeft(bytes.TrimPrefix(text, []byte("\ufeff")), " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		return "json"
+	}
+	return ""
+}
+
+// checkCSVInput refuses, in one line, a --csv that is not a packet list,
+// before the CSV reader would quote its bytes.
+func checkCSVInput(csvPath, tracePath string, head []byte) error {
+	annotate := "genesys-sip capture --replay-file " + shellQuote(csvPath) + " --trace-file " + shellQuote(tracePath) + " -w annotated.pcapng"
+	switch kind := sniffKind(head); kind {
+	case "pcap", "pcapng", "gzip":
+		what := "a " + kind + " capture"
+		if kind == "gzip" {
+			what = "gzip-compressed (a capture?)"
+		}
+		return fmt.Errorf("--csv %s is %s; correlate reads a CSV packet list (make one with: %s) — or annotate the capture itself: %s",
+			csvPath, what, csvTsharkCommand(csvPath), annotate)
+	case "json":
+		return fmt.Errorf("--csv %s is JSON (trace records? they go to --trace); --csv takes the packet list as CSV: %s",
+			csvPath, csvTsharkCommand("CAPTURE"))
+	case "binary":
+		return fmt.Errorf("--csv %s is not text (it starts %s); --csv takes the packet list as CSV: %s",
+			csvPath, quoteHead(head), csvTsharkCommand("CAPTURE"))
+	}
+	return nil
+}
+
+// checkTraceInput refuses a capture given as --trace: the trace loaders
+// would call it "not JSON" without saying what it is.
+func checkTraceInput(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("--trace %s: %w", path, unwrapPath(err))
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	switch kind := sniffKind(head[:n]); kind {
+	case "pcap", "pcapng":
+		return fmt.Errorf("--trace %s is a %s capture; --trace takes the Genesys trace records (JSON, e.g. from genesys-sip traces fetch), --csv the packet list: %s",
+			path, kind, csvTsharkCommand(path))
+	}
+	return nil
+}
+
+// quoteHead quotes the first bytes of an input for an error message:
+// escaped and short, never raw bytes on the terminal.
+func quoteHead(head []byte) string {
+	return strconv.Quote(string(head[:min(len(head), 16)]))
+}
+
+// explainCSVError adds to an error of the CSV reader about the columns,
+// or about rows none of which is a SIP message, which columns correlate
+// needs and the tshark command that exports them.
+func explainCSVError(err error, rep correlate.CSVReport, headers []string) error {
+	msg := printable(err.Error())
+	if r := []rune(msg); len(r) > 300 {
+		msg = string(r[:300]) + "…"
+	}
+	// ReadCSV names every missing column itself; a file whose rows all
+	// lack a SIP identity fails after reading. Either way the fix is the
+	// same export, so say it once.
+	if !strings.Contains(msg, "missing columns") && rep.Skipped != rep.Rows {
+		return errors.New(msg) // a bad row, not the wrong columns
+	}
+	return errors.New(msg + "; export the packet list with: " + csvTsharkCommand("CAPTURE") +
+		" (the genesys.* fields need the dissector: genesys-sip install)")
 }

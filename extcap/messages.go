@@ -34,6 +34,10 @@ type sipMessage struct {
 	CSeq        string            `json:"cseq"`
 	ViaBranch   string            `json:"via_branch"`
 	Correlation map[string]string `json:"correlation"`
+	// Malformed names the defect of a message sip.Parse kept as malformed
+	// (bad Content-Length, header line without colon, ...); the key is
+	// absent for a well-formed message, so older scripts see no change.
+	Malformed string `json:"malformed,omitempty"`
 }
 
 // decodeFlags are the options of the commands that decode a capture file.
@@ -44,7 +48,8 @@ func decodeFlags(table []arg) []cli.Flag {
 }
 
 // walkMessages decodes every SIP message of a capture file in frame order.
-// Malformed messages are counted and reported through bad.
+// Messages Parse rejects are counted and reported through bad; those it
+// keeps as malformed (s.Malformed) are visited like the rest.
 func walkMessages(ctx context.Context, path string, o *captureOptions, log *slog.Logger,
 	visit func(m *decode.Message, s *sip.Message) error, bad func(frame uint64, err error)) (frames uint64, err error) {
 	src, err := replay.Open(path)
@@ -119,17 +124,18 @@ func messagesCommand(e *env, table []arg) *cli.Command {
 		Description: "One line per SIP message: frame (numbered as tshark numbers them), time, transport,\n" +
 			"source and destination, method or status, Call-ID, CSeq and the correlation headers.\n" +
 			"--format jsonl writes one JSON object per line with the keys frame, time, transport, src,\n" +
-			"dst, method, status, reason, call_id, cseq, via_branch and correlation (header → value).",
+			"dst, method, status, reason, call_id, cseq, via_branch and correlation (header → value),\n" +
+			"and malformed (what is wrong) only for a message kept although malformed.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or jsonl"},
 		}, decodeFlags(table)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("messages: give one capture file (got %d arguments)", c.NArg())
+				return usagef("messages", "give one capture file (got %d arguments): genesys-sip messages FILE", c.NArg())
 			}
 			format := c.String("format")
 			if format != "text" && format != "jsonl" {
-				return fmt.Errorf("--format: %q is not text or jsonl", format)
+				return usagef("messages", "--format: %q is not text or jsonl", format)
 			}
 			opts, log, red, closeLog, err := fileCommandSetup(c, table, e)
 			if err != nil {
@@ -158,7 +164,7 @@ func messagesCommand(e *env, table []arg) *cli.Command {
 					Frame: m.Frame, Time: m.Time.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), Transport: m.Transport.String(),
 					Src: m.Src.String(), Dst: m.Dst.String(), Method: string(s.Method), Status: s.StatusCode,
 					Reason: string(s.Reason), CallID: string(s.CallID), CSeq: string(s.AppendCSeq(nil)),
-					ViaBranch: string(s.Branch), Correlation: map[string]string{},
+					ViaBranch: string(s.Branch), Correlation: map[string]string{}, Malformed: s.Malformed,
 				}
 				vals = s.Lookup(set, vals)
 				for i, v := range vals {
@@ -185,8 +191,9 @@ func messagesCommand(e *env, table []arg) *cli.Command {
 				return err
 			}
 			if malformed > 0 {
-				log.Warn("malformed SIP messages skipped", "count", malformed, "first", firstBad)
-				fmt.Fprintf(e.stderr, "genesys-sip: %d SIP messages, %d malformed skipped (first: %s)\n", n, malformed, firstBad)
+				log.Info("malformed SIP messages skipped", "count", malformed, "first", firstBad)
+				fmt.Fprintf(e.stderr, "genesys-sip: warning: %s: %d SIP messages listed, %d malformed skipped (first: %s)\n",
+					c.Args().First(), n, malformed, printable(firstBad))
 			}
 			return nil
 		},
@@ -204,6 +211,9 @@ func writeMessageText(w io.Writer, r *sipMessage, headers []string) error {
 		if v, ok := r.Correlation[h]; ok {
 			fmt.Fprintf(&b, "  %s: %s", h, v)
 		}
+	}
+	if r.Malformed != "" {
+		fmt.Fprintf(&b, "  malformed: %s", r.Malformed)
 	}
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())

@@ -23,11 +23,11 @@ func redactCommand(e *env, table []arg) *cli.Command {
 			"consistent across the capture (set GENESYS_SIP_REDACT_KEY or --redact-key to get the same tokens\n" +
 			"in several captures). With --tls-keylog, SIP over TLS is decrypted into redacted exported PDUs.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "output pcapng file, or - for stdout", Required: true},
+			&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "the output pcapng file, or - for stdout", Required: true},
 		}, tableFlags(sub, false)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("redact: give one input capture (got %d arguments); flags go before it", c.NArg())
+				return usagef("redact", "give one input capture (got %d arguments): genesys-sip redact IN.pcap -w OUT.pcapng", c.NArg())
 			}
 			opts, err := optionsFrom(c, sub)
 			if err != nil {

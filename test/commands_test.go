@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -306,5 +307,64 @@ func TestBadTraceInput(t *testing.T) {
 				t.Errorf("CLI: err %v, stderr %q", cli.err, cli.stderr)
 			}
 		})
+	}
+}
+
+// TestCorrelateNamesItsCSV: following the README's prose (a time, a CSeq
+// and the Genesys call id) gives a CSV without methods and statuses; the
+// error names the missing columns and a tshark command, and that command,
+// run as printed, makes a CSV correlate pairs completely. A capture given
+// as --csv is recognised as such, with the command for that very file.
+func TestCorrelateNamesItsCSV(t *testing.T) {
+	h := installHome(t)
+	dir := t.TempDir()
+	if r := h.run(t, 60*time.Second, binPath, "sample", "--kind", "demo", "-o", dir); r.err != nil {
+		t.Fatal(r.stderr)
+	}
+	capture, traceFile := filepath.Join(dir, "sample.pcap"), filepath.Join(dir, "sample-trace.json")
+	prose := h.run(t, 60*time.Second, h.tshark, "-r", capture, "-Y", "sip", "-T", "fields", "-E", "separator=,", "-E", "header=y", "-E", "quote=d",
+		"-e", "frame.time_epoch", "-e", "sip.CSeq", "-e", "genesys.call_id")
+	if prose.err != nil {
+		t.Fatalf("tshark: %v %s", prose.err, prose.stderr)
+	}
+	prosePath := filepath.Join(dir, "prose.csv")
+	os.WriteFile(prosePath, []byte(prose.stdout), 0o644)
+	r := h.run(t, 30*time.Second, binPath, "correlate", "--csv", prosePath, "--trace", traceFile)
+	if r.err == nil || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "missing columns: the method and status (sip.Method and sip.Status-Code") {
+		t.Fatalf("prose CSV: err %v, stderr %q", r.err, r.stderr)
+	}
+	_, cmd, ok := strings.Cut(strings.TrimSpace(r.stderr), "export the packet list with: ")
+	cmd, _, _ = strings.Cut(cmd, " (the genesys.* fields")
+	if !ok || !strings.HasPrefix(cmd, "tshark -r CAPTURE ") {
+		t.Fatalf("no tshark command in %q", r.stderr)
+	}
+	cmd = strings.Replace(cmd, "CAPTURE", capture, 1)
+
+	// The pcap given as --csv: the command printed names that file.
+	r = h.run(t, 30*time.Second, binPath, "correlate", "--csv", capture, "--trace", traceFile)
+	if r.err == nil || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "is a pcap capture") || !strings.Contains(r.stderr, cmd) {
+		t.Fatalf("pcap as --csv: err %v, stderr %q; want it to name %q", r.err, r.stderr, cmd)
+	}
+
+	work := t.TempDir()
+	sh := h.command(context.Background(), "sh", "-c", cmd)
+	sh.Dir = work
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	r = h.run(t, 30*time.Second, binPath, "correlate", "--csv", filepath.Join(work, "packets.csv"), "--trace", traceFile, "--format", "json")
+	if r.err != nil {
+		t.Fatalf("correlate on the CSV of the printed command: %v %s", r.err, r.stderr)
+	}
+	var rep struct {
+		Pairs         []any `json:"pairs"`
+		UnmatchedWire []any `json:"unmatched_wire"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	truth := readTruth(t, dir)
+	if len(rep.Pairs) != len(truth.Records) || len(rep.UnmatchedWire) != 0 {
+		t.Fatalf("%d pairs and %d unmatched; want %d and 0", len(rep.Pairs), len(rep.UnmatchedWire), len(truth.Records))
 	}
 }
