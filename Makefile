@@ -3,6 +3,7 @@
 #   make test     everything CI checks (installs tshark, sipp, libpcap-dev when root)
 #   make bench    throughput against editcap, Go benchmarks with allocs/op
 #   make install  install the extcap and the Lua dissector for your Wireshark
+#   make screenshots  the README's pictures from the real Wireshark GUI (Xvfb)
 
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
@@ -11,7 +12,7 @@ BIN       := bin/genesys-sip
 FUZZTIME  ?= 10s
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
 
-.PHONY: all deps build install uninstall demo test check lint cross unit fuzz bench readme clean
+.PHONY: all deps build install uninstall demo test check lint cross unit fuzz bench readme screenshots clean
 
 all: build
 
@@ -56,6 +57,10 @@ fuzz:
 
 bench: deps build
 	@scripts/bench.sh
+
+# The README's screenshots, from the real Wireshark GUI under Xvfb.
+screenshots: deps build
+	@scripts/screenshots.sh
 
 # Regenerate the README's argument table from the code's.
 readme: build

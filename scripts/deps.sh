@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project drives (tshark, sipp, libpcap-dev,
-# and Lua 5.2/5.4 to check the dissector on both Wireshark Lua versions)
+# Lua 5.2/5.4 to check the dissector on both Wireshark Lua versions, and the
+# Wireshark Qt GUI with Xvfb, xdotool and ImageMagick for the GUI test)
 # when they are missing and we are root; otherwise says what is missing.
 set -euo pipefail
 missing=()
@@ -12,6 +13,11 @@ command -v gcc     >/dev/null || missing+=(gcc)
 command -v lua5.2  >/dev/null || missing+=(lua5.2)
 command -v lua5.4  >/dev/null || missing+=(lua5.4)
 command -v openssl >/dev/null || missing+=(openssl)
+# The Wireshark GUI test (test/gui_test.go) and make screenshots.
+command -v wireshark >/dev/null || missing+=(wireshark-qt)
+command -v Xvfb    >/dev/null || missing+=(xvfb)
+command -v xdotool >/dev/null || missing+=(xdotool)
+command -v import  >/dev/null || missing+=(imagemagick)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing: ${missing[*]}"

@@ -231,7 +231,7 @@ func TestSIGTERMMidLive(t *testing.T) {
 	err = p.stop(t, syscall.SIGTERM)
 	close(stop)
 	<-sent
-	if err != nil || p.stderr.Len() > 0 {
+	if err != nil || unexpectedStderr(p.stderr.String()) != "" {
 		t.Errorf("after SIGTERM: %v, stderr %q", err, p.stderr.String())
 	}
 	if n := checkValid(t, out); n == 0 {
