@@ -135,7 +135,10 @@ func (s *splitter) run() error {
 			if s.chunked {
 				return s.chunks(false)
 			}
+			// The first record is a stream record like the rest: one
+			// that does not parse is skipped, as chunked loading does.
 			s.add(n, nl, false)
+			s.cur.spans[len(s.cur.spans)-1].stream = true
 			return s.stream()
 		}
 		s.format = FormatAPI
